@@ -1,0 +1,189 @@
+"""API v1 foundations: the error format, tokens, the caller's identity and the root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from marketplace.models import AuditAction, User
+from marketplace.services import session_event_record
+from marketplace.views import lockout_response
+
+# --- Error format: {"error": code, "detail": text, "fields": {...}} ---------------------------
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": serializers.CharField(),
+        "detail": serializers.CharField(),
+        "fields": serializers.DictField(),
+    },
+)
+
+
+def _error_code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    if isinstance(codes, str):
+        return codes
+    return str(exc.default_code)
+
+
+def _flatten_detail(detail: Any) -> Any:
+    """Turn DRF's ErrorDetail structures into plain strings, lists and dicts."""
+    if isinstance(detail, dict):
+        return {str(key): _flatten_detail(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten_detail(item) for item in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every API error in the CONTRACTS format with its 4xx status.
+
+    Django's own ``ValidationError`` (raised by services and ``full_clean``) becomes a
+    400 with the field messages; ``PermissionDenied`` a 403; ``Http404`` a 404.
+    Anything else is left to Django and is a bug (500).
+    """
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            exc = exceptions.ValidationError(detail=exc.message_dict)
+        else:
+            exc = exceptions.ValidationError(detail={"non_field_errors": exc.messages})
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+
+    fields: dict[str, Any] = {}
+    if isinstance(exc, exceptions.ValidationError):
+        flat = _flatten_detail(exc.detail)
+        fields = flat if isinstance(flat, dict) else {"non_field_errors": flat}
+        non_field = fields.get("non_field_errors")
+        detail = (
+            "; ".join(non_field)
+            if isinstance(non_field, list) and non_field
+            else _("The request has invalid fields; see fields for each problem.")
+        )
+    else:
+        detail = str(_flatten_detail(exc.detail))
+    response.data = {"error": _error_code(exc), "detail": detail, "fields": fields}
+    return response
+
+
+# --- Tokens ---------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(label=_("Username"))
+    password = serializers.CharField(
+        label=_("Password"), style={"input_type": "password"}, trim_whitespace=False
+    )
+
+
+class TokenView(APIView):
+    """Exchange a username and password for the account's API token.
+
+    Failed attempts count towards the same lock-out as the sign-in page.
+    """
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: inline_serializer(name="Token", fields={"token": serializers.CharField()}),
+            400: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> HttpResponseBase:
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # django-axes marks the Django request (not DRF's wrapper) when it locks out.
+        django_request = request._request
+        user = authenticate(
+            request=django_request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if getattr(django_request, "axes_locked_out", False):
+            return lockout_response(django_request, None, serializer.validated_data)
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed(_("The username or password is wrong."))
+        with transaction.atomic():
+            token, created = Token.objects.get_or_create(user=user)
+            if created:
+                session_event_record(action=AuditAction.AUTH_TOKEN_ISSUED, user=user)
+        return Response({"token": token.key})
+
+
+# --- Who am I -------------------------------------------------------------------------------
+
+
+class MeSerializer(serializers.ModelSerializer):
+    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    organization = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name", "email", "role", "role_label", "organization"]
+
+    def get_organization(self, user: User) -> dict[str, Any] | None:
+        organization = user.organization
+        if organization is None:
+            return None
+        return {"id": organization.pk, "name": organization.name, "uscc": organization.uscc}
+
+
+class MeView(APIView):
+    """The signed-in caller: username, role and organization."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeSerializer, 401: OpenApiResponse(ErrorSerializer)})
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+class ApiRootView(APIView):
+    """Entry points of API v1."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "auth/token": reverse("api:token", request=request),
+                "me": reverse("api:me", request=request),
+                "schema": reverse("api_schema", request=request),
+                "docs": reverse("api_docs", request=request),
+            }
+        )

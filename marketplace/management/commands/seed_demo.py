@@ -1,0 +1,43 @@
+"""manage.py seed_demo [--scale N]: the demo street office, safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    no_translations,
+)
+
+from marketplace.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Build the demo street office and print the demo accounts (all data synthetic)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=int, default=1, help="multiply the data (benchmarks)")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="run even with DEBUG off (the demo accounts share a published password)",
+        )
+
+    @no_translations
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["scale"] < 1:
+            raise CommandError("--scale must be 1 or more")
+        if not settings.DEBUG and not options["allow_production"]:
+            raise CommandError(
+                "seed_demo creates accounts with a published password; run it with DEBUG=true "
+                "or pass --allow-production on a machine that is not production"
+            )
+        accounts = seed_demo(scale=options["scale"])
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Demo accounts:"))
+        self.stdout.write(f"  {'username':<14} {'role':<16} note")
+        for account in accounts:
+            self.stdout.write(f"  {account.username:<14} {account.role.value:<16} {account.note}")
+        self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")

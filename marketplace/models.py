@@ -1,0 +1,167 @@
+"""Accounts, roles and the audit log."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """The seven roles of CONTRACTS.md section 1; a user holds exactly one."""
+
+    ORG_ADMIN = "org_admin", _("Organization administrator")
+    ORG_MEMBER = "org_member", _("Organization member")
+    OFFICIAL = "official", _("Street office official")
+    APPROVER = "approver", _("Approver")
+    ASSESSOR = "assessor", _("Assessor")
+    REGISTRY_ADMIN = "registry_admin", _("Registry administrator")
+    AUDITOR = "auditor", _("Auditor")
+
+
+ORG_ROLES = frozenset({Role.ORG_ADMIN, Role.ORG_MEMBER})
+OFFICIAL_ROLES = frozenset({Role.OFFICIAL, Role.APPROVER})
+
+
+class User(AbstractUser):
+    """A person who signs in. Organization roles belong to exactly one organization."""
+
+    # A Chinese name is one string; the Western first/last split does not fit it.
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    organization = models.ForeignKey(
+        "orgs_registry.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    language = models.CharField(
+        _("preferred language"), max_length=10, default="zh-hans", blank=True
+    )
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(role__in=[r.value for r in ORG_ROLES], organization__isnull=False)
+                    | (~Q(role__in=[r.value for r in ORG_ROLES]) & Q(organization__isnull=True))
+                ),
+                name="user_organization_matches_role",
+                violation_error_message=_(
+                    "Organization roles need an organization; other roles have none."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.full_name or self.username
+
+
+class AuditAction(models.TextChoices):
+    """Every kind of audit event, grouped by the app that writes it."""
+
+    # marketplace: accounts and sessions
+    USER_CREATED = "user.created", _("User created")
+    USER_PASSWORD_CHANGED = "user.password_changed", _("Password changed")
+    USER_PASSWORD_RESET = "user.password_reset", _("Password reset by e-mail")
+    USER_PREFERENCES_CHANGED = "user.preferences_changed", _("Preferences changed")
+    AUTH_LOGIN = "auth.login", _("Signed in")
+    AUTH_LOGOUT = "auth.logout", _("Signed out")
+    AUTH_LOCKED_OUT = "auth.locked_out", _("Locked out after failed sign-ins")
+    AUTH_TOKEN_ISSUED = "auth.token_issued", _("API token issued")
+    # orgs_registry
+    ORG_CREATED = "org.created", _("Organization created")
+    # evaluation
+    ASSESSOR_POOL_JOINED = "assessor.pool_joined", _("Joined the assessor pool")
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(models.Model):
+    """One entry of the append-only, hash-chained audit log (DESIGN.md section 6).
+
+    ``sequence`` is gap-free; ``hash`` is the SHA-256 of every other field including
+    ``prev_hash``, so changing or removing any event breaks the chain after it.
+    Rows are written only by ``marketplace.audit.audit_record``.
+    """
+
+    sequence = models.PositiveBigIntegerField(_("sequence"), primary_key=True)
+    created_at = models.DateTimeField(_("time"))
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=True,
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    actor_role = models.CharField(_("actor role"), max_length=32, blank=True)
+    action = models.CharField(_("action"), max_length=64, choices=AuditAction.choices)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    state_before = models.CharField(_("state before"), max_length=40, blank=True)
+    state_after = models.CharField(_("state after"), max_length=40, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-sequence"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["action", "sequence"], name="audit_action_idx"),
+            models.Index(fields=["created_at"], name="audit_time_idx"),
+            models.Index(fields=["actor", "sequence"], name="audit_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action}"
+
+    def save(self, *args, **kwargs):
+        # Appending is the only write; the PostgreSQL trigger enforces the same below the ORM.
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only and cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only and cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The last sequence number and hash of the chain: one row, locked to append.
+
+    Locking this row serializes appends, which is what makes the sequence gap-free
+    and the chain linear. It also lets ``verify_audit`` notice events cut off the end.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sequence = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"head #{self.sequence}"

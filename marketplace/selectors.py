@@ -1,0 +1,38 @@
+"""Reads of accounts and the audit log, scoped to the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from marketplace import permissions
+from marketplace.filters import AuditEventFilter
+from marketplace.models import AuditChainHead, AuditEvent, User
+
+
+def audit_event_list_for_user(
+    user: User, *, filters: dict[str, Any] | None = None
+) -> tuple[QuerySet[AuditEvent], AuditEventFilter]:
+    """Audit events the user may browse, filtered; the FilterSet carries form errors."""
+    if not permissions.can_view_audit_log(user):
+        raise PermissionDenied
+    filterset = AuditEventFilter(
+        data=filters or None, queryset=AuditEvent.objects.select_related("actor")
+    )
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return queryset.order_by("-sequence"), filterset
+
+
+def audit_event_get_for_user(user: User, sequence: int) -> tuple[AuditEvent, bool]:
+    """One audit event and whether a later one exists; 404 for anyone who may not read the log."""
+    if not permissions.can_view_audit_log(user):
+        raise Http404
+    try:
+        event = AuditEvent.objects.get(sequence=sequence)
+    except AuditEvent.DoesNotExist as exc:
+        raise Http404 from exc
+    head = AuditChainHead.objects.filter(pk=1).values_list("sequence", flat=True).first() or 0
+    return event, sequence < head
