@@ -18,11 +18,11 @@ DEPLOY_ENV := DEBUG=false \
 	EMAIL_URL=smtp+tls://mailer:secret@mail.invalid:587 \
 	STATIC_MANIFEST=true
 
-.PHONY: run test bootstrap lint format check messages worker bench clean
+.PHONY: run test bootstrap lint format check messages worker bench lock clean
 
 bootstrap: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml requirements/constraints.txt scripts/bootstrap.sh
 	@bash scripts/bootstrap.sh
 
 .env:
@@ -63,6 +63,14 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pytest tests/bench -p no:randomly $(PYTEST_ARGS)
+
+# Upgrade within the pyproject.toml ranges and record the exact versions.
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements/constraints.txt
+	rm -rf .lock-venv
+	@echo "requirements/constraints.txt updated; run make test before committing it."
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

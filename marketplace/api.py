@@ -114,6 +114,10 @@ class TokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
+    def get_authenticate_header(self, request: Request) -> str:
+        # Wrong credentials are a 401 with a challenge, not a 403.
+        return "Token"
+
     @extend_schema(
         request=TokenRequestSerializer,
         responses={

@@ -51,8 +51,8 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(role__in=[r.value for r in ORG_ROLES], organization__isnull=False)
-                    | (~Q(role__in=[r.value for r in ORG_ROLES]) & Q(organization__isnull=True))
+                    Q(role__in=sorted(ORG_ROLES), organization__isnull=False)
+                    | (~Q(role__in=sorted(ORG_ROLES)) & Q(organization__isnull=True))
                 ),
                 name="user_organization_matches_role",
                 violation_error_message=_(

@@ -22,7 +22,10 @@ def audit_event_list_for_user(
     filterset = AuditEventFilter(
         data=filters or None, queryset=AuditEvent.objects.select_related("actor")
     )
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    # Unbound (no filters): everything. Bound but invalid: nothing, with the form errors.
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none(), filterset
+    queryset = filterset.qs
     return queryset.order_by("-sequence"), filterset
 
 

@@ -39,7 +39,7 @@ CIVIL_AFFAIRS_KINDS = {
 }
 
 _WHITESPACE = re.compile(r"[\s\u3000]+")
-_REGION = re.compile(r"\d{6}")
+_REGION = re.compile(r"[0-9]{6}")
 
 
 def normalize_code(value: str) -> str:

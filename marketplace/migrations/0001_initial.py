@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('organization__isnull', False), ('role__in', ['org_member', 'org_admin'])), models.Q(models.Q(('role__in', ['org_member', 'org_admin']), _negated=True), ('organization__isnull', True)), _connector='OR'), name='user_organization_matches_role', violation_error_message='Organization roles need an organization; other roles have none.'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('organization__isnull', False), ('role__in', ['org_admin', 'org_member'])), models.Q(models.Q(('role__in', ['org_admin', 'org_member']), _negated=True), ('organization__isnull', True)), _connector='OR'), name='user_organization_matches_role', violation_error_message='Organization roles need an organization; other roles have none.'),
         ),
         migrations.AddIndex(
             model_name='auditevent',

@@ -1,0 +1,68 @@
+"""manage.py seed_demo: every role has a working demo account; a second run changes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from marketplace.demo import DEMO_PASSWORD
+from marketplace.models import AuditEvent, Role, User
+from orgs_registry.models import Organization
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--allow-production", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_and_prints_an_account_for_every_role():
+    output = seed()
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == set(Role.values)
+    for user in User.objects.all():
+        assert user.username in output
+    assert DEMO_PASSWORD in output
+
+
+@pytest.mark.django_db
+def test_every_demo_account_can_sign_in():
+    seed()
+    for user in User.objects.all():
+        client = Client()
+        response = client.post(
+            reverse("login"), {"username": user.username, "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, user.username
+        assert client.get(reverse("dashboard")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_running_seed_demo_twice_changes_nothing():
+    seed()
+    counts = (User.objects.count(), Organization.objects.count(), AuditEvent.objects.count())
+    seed()
+    assert (User.objects.count(), Organization.objects.count(), AuditEvent.objects.count()) == (
+        counts
+    )
+
+
+@pytest.mark.django_db
+def test_scale_multiplies_the_organizations():
+    seed()
+    base = Organization.objects.count()
+    seed("--scale", "3")
+    assert Organization.objects.count() == 3 * base
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_production_unless_told(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="published password"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert User.objects.count() == 0
