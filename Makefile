@@ -43,6 +43,7 @@ worker: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .
@@ -62,7 +63,7 @@ messages: $(STAMP)
 	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*'
 
 bench: $(STAMP)
-	$(PY) -m pytest tests/bench -p no:randomly $(PYTEST_ARGS)
+	$(PY) -m pytest tests/bench -o python_files='bench_*.py' -s -q $(PYTEST_ARGS)
 
 # Upgrade within the pyproject.toml ranges and record the exact versions.
 lock:

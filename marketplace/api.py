@@ -96,7 +96,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 # --- Tokens ---------------------------------------------------------------------------------
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(label=_("Username"))
     password = serializers.CharField(
         label=_("Password"), style={"input_type": "password"}, trim_whitespace=False
@@ -119,7 +119,7 @@ class TokenView(APIView):
         return "Token"
 
     @extend_schema(
-        request=TokenRequestSerializer,
+        request=CredentialsSerializer,
         responses={
             200: inline_serializer(name="Token", fields={"token": serializers.CharField()}),
             400: ErrorSerializer,
@@ -128,7 +128,7 @@ class TokenView(APIView):
         auth=[],
     )
     def post(self, request: Request) -> HttpResponseBase:
-        serializer = TokenRequestSerializer(data=request.data)
+        serializer = CredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         # django-axes marks the Django request (not DRF's wrapper) when it locks out.
         django_request = request._request

@@ -112,7 +112,7 @@ class AuditEvent(models.Model):
         db_constraint=True,
     )
     actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
-    actor_role = models.CharField(_("actor role"), max_length=32, blank=True)
+    actor_role = models.CharField(_("actor role"), max_length=32, choices=Role.choices, blank=True)
     action = models.CharField(_("action"), max_length=64, choices=AuditAction.choices)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)

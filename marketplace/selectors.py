@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -14,7 +15,7 @@ from marketplace.models import AuditChainHead, AuditEvent, User
 
 
 def audit_event_list_for_user(
-    user: User, *, filters: dict[str, Any] | None = None
+    user: User | AnonymousUser, *, filters: dict[str, Any] | None = None
 ) -> tuple[QuerySet[AuditEvent], AuditEventFilter]:
     """Audit events the user may browse, filtered; the FilterSet carries form errors."""
     if not permissions.can_view_audit_log(user):
@@ -29,7 +30,7 @@ def audit_event_list_for_user(
     return queryset.order_by("-sequence"), filterset
 
 
-def audit_event_get_for_user(user: User, sequence: int) -> tuple[AuditEvent, bool]:
+def audit_event_get_for_user(user: User | AnonymousUser, sequence: int) -> tuple[AuditEvent, bool]:
     """One audit event and whether a later one exists; 404 for anyone who may not read the log."""
     if not permissions.can_view_audit_log(user):
         raise Http404

@@ -14,9 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -94,6 +101,11 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         user_language_set(user=request.user, language=language)
     translation.activate(language)
+    _set_language_cookie(response, language)
+    return response
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
@@ -102,9 +114,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
         domain=settings.LANGUAGE_COOKIE_DOMAIN,
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # "Lax"
     )
-    return response
 
 
 class LoginView(auth_views.LoginView):
@@ -116,14 +127,7 @@ class LoginView(auth_views.LoginView):
         # The account's language wins over whatever the browser last used.
         language = form.get_user().language
         if language:
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                secure=settings.LANGUAGE_COOKIE_SECURE,
-                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            )
+            _set_language_cookie(response, language)
         return response
 
 
@@ -216,6 +220,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Rendered without context processors: the failure may lie in one of them.
     template = loader.get_template("500.html")
     return HttpResponse(template.render({"LANGUAGE_CODE": translation.get_language()}), status=500)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin site)."""
+    return HttpResponsePermanentRedirect(static("marketplace/img/favicon.svg"))
 
 
 @require_GET

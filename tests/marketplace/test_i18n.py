@@ -141,3 +141,15 @@ def test_every_marked_string_is_in_the_catalogue(tmp_path):
     catalogue = {(e.msgctxt, e.msgid) for e in polib.pofile(str(PO)).translated_entries()}
     missing = sorted(e.msgid for e in found if (e.msgctxt, e.msgid) not in catalogue)
     assert missing == [], "run make messages and translate these"
+
+
+def test_a_browser_asking_for_english_still_gets_chinese_pages(client, db):
+    html = client.get(reverse("login"), headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "<title>登录" in html.content.decode()
+
+
+def test_api_clients_may_ask_for_english_errors(client, db):
+    body = client.get("/api/v1/me/", headers={"Accept-Language": "en"}).json()
+    assert body["detail"] == "Authentication credentials were not provided."
+    chinese = client.get("/api/v1/me/").json()
+    assert CJK.search(chinese["detail"])

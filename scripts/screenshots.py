@@ -1,0 +1,78 @@
+"""Take the README's screenshots of the main pages in headless Chromium.
+
+Usage: python scripts/screenshots.py [BASE_URL]   (default http://127.0.0.1:8000)
+Needs a running site with the demo data (make run) and Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PASSWORD = "jfb-demo-2026"
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto(f"{BASE}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form.form-grid button[type=submit]")
+    page.wait_for_url(f"{BASE}/dashboard/")
+
+
+def shoot(page: Page, name: str) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"saved docs/screenshots/{name}.png")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on(
+            "console",
+            lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None,
+        )
+
+        page.goto(f"{BASE}/")
+        shoot(page, "home-zh")
+        page.goto(f"{BASE}/accounts/login/")
+        shoot(page, "login-zh")
+        for username in ("org_admin", "official", "registry"):
+            sign_in(page, username)
+            shoot(page, f"dashboard-{username}")
+            page.click("form.inline-form button")  # sign out
+        sign_in(page, "auditor")
+        page.goto(f"{BASE}/audit/")
+        shoot(page, "audit-log")
+        page.select_option("#language-select", "en")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "audit-log-en")
+        page.goto(f"{BASE}/")
+        shoot(page, "home-en")
+        page.goto(f"{BASE}/api/docs/")
+        page.wait_for_selector(".swagger-ui .info", timeout=15000)
+        shoot(page, "api-docs")
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        mobile = phone.new_page()
+        mobile.goto(f"{BASE}/")
+        shoot(mobile, "home-mobile")
+        browser.close()
+        if errors:
+            print("browser console errors:", *errors, sep="\n  ")
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
