@@ -1,10 +1,10 @@
 from django.contrib import admin
 
 from evaluation.models import AssessorProfile
+from marketplace.admin_base import ReadOnlyAdmin
 
 
 @admin.register(AssessorProfile)
-class AssessorProfileAdmin(admin.ModelAdmin):
+class AssessorProfileAdmin(ReadOnlyAdmin):
     list_display = ["user", "agency", "joined_at"]
-    filter_horizontal = ["categories"]
     list_select_related = ["user"]

@@ -1,55 +1,70 @@
-"""Admin site: users (created through add_user), and a read-only view of the audit log."""
+"""Admin site: read-only views of users and the audit log, and audited (de)activation."""
 
 from typing import Any
 
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from marketplace.admin_base import ReadOnlyAdmin
 from marketplace.models import AuditEvent, User
+from marketplace.services import user_set_active
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ReadOnlyAdmin):
+    """Accounts are created by ``manage.py add_user`` and the registry, never here."""
+
     list_display = ["username", "full_name", "role", "organization", "is_active", "last_login"]
     list_filter = ["role", "is_active", "is_superuser"]
     search_fields = ["username", "full_name", "email", "organization__name"]
     list_select_related = ["organization"]
     ordering = ["username"]
-    fieldsets = (
-        (None, {"fields": ("username", "password")}),
-        (_("Personal info"), {"fields": ("full_name", "email", "language")}),
-        (_("Role"), {"fields": ("role", "organization")}),
-        (
-            _("Permissions"),
-            {"fields": ("is_active", "is_staff", "is_superuser")},
-        ),
-        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
-    )
-    # Roles and organizations change only through the services, which audit them.
-    readonly_fields = ["role", "organization", "last_login", "date_joined"]
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),
-    )
+    fields = [
+        "username",
+        "full_name",
+        "email",
+        "language",
+        "role",
+        "organization",
+        "is_active",
+        "is_superuser",
+        "last_login",
+        "date_joined",
+    ]
+    actions = ["deactivate", "reactivate"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # New accounts come from manage.py add_user (and the registry), which audit them.
-        return False
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    @admin.action(description=_("Deactivate the selected accounts"))
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, active=False)
+
+    @admin.action(description=_("Reactivate the selected accounts"))
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, active=True)
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[User], *, active: bool) -> None:
+        changed = 0
+        for user in queryset:
+            if user.pk == request.user.pk and not active:
+                continue  # nobody locks themselves out of the admin site
+            if user.is_active != active:
+                user_set_active(user=user, active=active, actor=request.user)  # type: ignore[arg-type]
+                changed += 1
+        self.message_user(
+            request,
+            ngettext("%(n)d account changed.", "%(n)d accounts changed.", changed) % {"n": changed},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["sequence", "created_at", "actor_name", "actor_role", "action", "object_type"]
     list_filter = ["action", "actor_role"]
     search_fields = ["actor_name", "object_id"]
     ordering = ["-sequence"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,58 +34,34 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def compute_hash(
-    *,
-    sequence: int,
-    created_at: datetime,
-    actor_id: int | None,
-    actor_name: str,
-    actor_role: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    state_before: str,
-    state_after: str,
-    details: dict[str, Any],
-    ip_address: str | None,
-    prev_hash: str,
-) -> str:
-    """Return the SHA-256 of an event's content, chained to ``prev_hash``."""
-    payload = {
-        "sequence": sequence,
-        "created_at": _timestamp(created_at),
-        "actor_id": actor_id,
-        "actor_name": actor_name,
-        "actor_role": actor_role,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "state_before": state_before,
-        "state_after": state_after,
-        "details": details,
-        "ip_address": ip_address,
-        "prev_hash": prev_hash,
-    }
+# Every field of an event except its own hash, in the order they are documented.
+HASHED_FIELDS = (
+    "sequence",
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "state_before",
+    "state_after",
+    "details",
+    "ip_address",
+    "prev_hash",
+)
+
+
+def compute_hash(fields: Mapping[str, Any]) -> str:
+    """Return the SHA-256 of an event's content (``HASHED_FIELDS``), chained by ``prev_hash``."""
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["created_at"] = _timestamp(payload["created_at"])
     return hashlib.sha256(_canonical_json(payload).encode()).hexdigest()
 
 
 def event_hash(event: AuditEvent) -> str:
     """Recompute the hash of a stored event from its fields."""
-    return compute_hash(
-        sequence=event.sequence,
-        created_at=event.created_at,
-        actor_id=event.actor_id,
-        actor_name=event.actor_name,
-        actor_role=event.actor_role,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        state_before=event.state_before,
-        state_after=event.state_after,
-        details=event.details,
-        ip_address=event.ip_address,
-        prev_hash=event.prev_hash,
-    )
+    return compute_hash({name: getattr(event, name) for name in HASHED_FIELDS})
 
 
 def audit_record(

@@ -79,6 +79,8 @@ class AuditAction(models.TextChoices):
     USER_PASSWORD_CHANGED = "user.password_changed", _("Password changed")
     USER_PASSWORD_RESET = "user.password_reset", _("Password reset by e-mail")
     USER_PREFERENCES_CHANGED = "user.preferences_changed", _("Preferences changed")
+    USER_DEACTIVATED = "user.deactivated", _("Account deactivated")
+    USER_REACTIVATED = "user.reactivated", _("Account reactivated")
     AUTH_LOGIN = "auth.login", _("Signed in")
     AUTH_LOGOUT = "auth.logout", _("Signed out")
     AUTH_LOCKED_OUT = "auth.locked_out", _("Locked out after failed sign-ins")

@@ -109,6 +109,28 @@ def user_password_set(*, user: User, password: str, actor: User | None, reset: b
     return user
 
 
+def user_set_active(*, user: User, active: bool, actor: User | None) -> User:
+    """Deactivate an account (it can no longer sign in or use its token) or reactivate it.
+
+    Accounts are never deleted: the audit log and the records they signed refer to them.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_active == active:
+            return locked
+        locked.is_active = active
+        locked.save(update_fields=["is_active"])
+        audit_record(
+            action=AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
+            actor=actor,
+            obj=locked,
+            state_before="active" if not active else "inactive",
+            state_after="active" if active else "inactive",
+        )
+    user.is_active = active
+    return user
+
+
 def user_language_set(*, user: User, language: str) -> User:
     """Remember the user's interface language (also used for their e-mail)."""
     if language not in _language_codes():

@@ -63,7 +63,7 @@ def _bulk_chain(n: int) -> None:
             "ip_address": None,
             "prev_hash": prev,
         }
-        prev = compute_hash(**fields)
+        prev = compute_hash(fields)
         batch.append(AuditEvent(**fields, hash=prev))
     with transaction.atomic():
         AuditEvent.objects.bulk_create(batch, batch_size=5000)

@@ -228,3 +228,13 @@ def test_500_page_in_both_languages(db):
 
 def test_the_health_check_answers(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_htmx_results_carry_the_filter_errors(client_for, auditor):
+    response = client_for(auditor).get(
+        reverse("audit_log"), {"until": "2026-13-45"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert "<html" not in html
+    assert 'class="error-summary"' in html
+    assert 'href="#id_until"' in html
