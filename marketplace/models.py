@@ -115,7 +115,8 @@ class AuditEvent(models.Model):
     )
     actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
     actor_role = models.CharField(_("actor role"), max_length=32, choices=Role.choices, blank=True)
-    action = models.CharField(_("action"), max_length=64, choices=AuditAction.choices)
+    # No database choices: the enum grows with every app, and a label is looked up instead.
+    action = models.CharField(_("action"), max_length=64)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     state_before = models.CharField(_("state before"), max_length=40, blank=True)
@@ -138,6 +139,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        """The action's label in the active language (its code if no longer known)."""
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action
 
     def save(self, *args, **kwargs):
         # Appending is the only write; the PostgreSQL trigger enforces the same below the ORM.
