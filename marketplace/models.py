@@ -140,14 +140,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action}"
 
-    @property
-    def action_label(self) -> str:
-        """The action's label in the active language (its code if no longer known)."""
-        try:
-            return str(AuditAction(self.action).label)
-        except ValueError:
-            return self.action
-
     def save(self, *args, **kwargs):
         # Appending is the only write; the PostgreSQL trigger enforces the same below the ORM.
         if not self._state.adding:
@@ -157,6 +149,14 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only and cannot be deleted.")
+
+    @property
+    def action_label(self) -> str:
+        """The action's label in the active language (its code if no longer known)."""
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action
 
 
 class AuditChainHead(models.Model):

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from marketplace import permissions
 from marketplace.filters import AuditEventFilter
 from marketplace.models import AuditChainHead, AuditEvent, User
+
+
+def lockout_retry_at(*, username: str, ip_address: str | None) -> datetime:
+    """When a locked-out account may sign in again from ``ip_address``.
+
+    The lock runs from the failure that reached the limit (django-axes keeps the cool-off
+    from being extended by attempts made during the lock).
+    """
+    last_failure = (
+        AccessAttempt.objects.filter(username=username, ip_address=ip_address)
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    cooloff: timedelta = settings.AXES_COOLOFF_TIME
+    return (last_failure or timezone.now()) + cooloff
 
 
 def audit_event_list_for_user(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from axes.helpers import get_client_ip_address, get_client_username
-from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -33,7 +31,11 @@ from django.views.decorators.http import require_GET, require_POST
 from marketplace import permissions
 from marketplace.dashboard import cards_for
 from marketplace.forms import LoginForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
-from marketplace.selectors import audit_event_get_for_user, audit_event_list_for_user
+from marketplace.selectors import (
+    audit_event_get_for_user,
+    audit_event_list_for_user,
+    lockout_retry_at,
+)
 from marketplace.services import user_language_set
 
 AUDIT_PAGE_SIZE = 50
@@ -153,15 +155,10 @@ def lockout_response(
     request: HttpRequest, original_response: Any = None, credentials: dict | None = None
 ) -> HttpResponse:
     """Refuse a locked-out sign-in and say when to try again (AXES_LOCKOUT_CALLABLE)."""
-    username = get_client_username(request, credentials) or ""
-    last_failure = (
-        AccessAttempt.objects.filter(username=username, ip_address=get_client_ip_address(request))
-        .order_by("-attempt_time")
-        .values_list("attempt_time", flat=True)
-        .first()
+    retry_at = lockout_retry_at(
+        username=get_client_username(request, credentials) or "",
+        ip_address=get_client_ip_address(request),
     )
-    cooloff: timedelta = settings.AXES_COOLOFF_TIME
-    retry_at = (last_failure or timezone.now()) + cooloff
     minutes = max(1, int((retry_at - timezone.now()).total_seconds() // 60) + 1)
     detail = _(
         "Too many failed sign-ins: after %(limit)s failed attempts this account is locked "

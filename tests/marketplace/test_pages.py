@@ -238,3 +238,19 @@ def test_htmx_results_carry_the_filter_errors(client_for, auditor):
     assert "<html" not in html
     assert 'class="error-summary"' in html
     assert 'href="#id_until"' in html
+
+
+def test_a_form_without_its_csrf_token_gets_a_readable_403(db):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert "表单已过期" in response.content.decode()
+
+
+def test_an_api_post_without_csrf_in_a_session_gets_a_json_403(client_for, official):
+    client = client_for(official)
+    client.handler.enforce_csrf_checks = True
+    response = client.post("/api/v1/auth/token/", {"username": "x", "password": "y"})
+    # The token endpoint takes no session, so CSRF does not apply to it; it answers 401.
+    assert response.status_code == 401
+    assert response.json()["error"] == "authentication_failed"
