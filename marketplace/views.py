@@ -24,6 +24,7 @@ from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -78,7 +79,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         if request.headers.get("HX-Request")
         else "marketplace/audit/list.html"
     )
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The same URL answers a whole page or, for htmx, only the results.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
