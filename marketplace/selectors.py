@@ -40,9 +40,7 @@ def audit_event_list_for_user(
     """Audit events the user may browse, filtered; the FilterSet carries form errors."""
     if not permissions.can_view_audit_log(user):
         raise PermissionDenied
-    filterset = AuditEventFilter(
-        data=filters or None, queryset=AuditEvent.objects.all()
-    )
+    filterset = AuditEventFilter(data=filters or None, queryset=AuditEvent.objects.all())
     # Unbound (no filters): everything. Bound but invalid: nothing, with the form errors.
     if filterset.is_bound and not filterset.is_valid():
         return filterset.queryset.none(), filterset

@@ -247,7 +247,7 @@ def test_a_form_without_its_csrf_token_gets_a_readable_403(db):
     assert "表单已过期" in response.content.decode()
 
 
-def test_an_api_post_without_csrf_in_a_session_gets_a_json_403(client_for, official):
+def test_the_token_endpoint_ignores_the_session_and_its_csrf(client_for, official):
     client = client_for(official)
     client.handler.enforce_csrf_checks = True
     response = client.post("/api/v1/auth/token/", {"username": "x", "password": "y"})
