@@ -85,8 +85,42 @@ class AuditAction(models.TextChoices):
     AUTH_LOGOUT = "auth.logout", _("Signed out")
     AUTH_LOCKED_OUT = "auth.locked_out", _("Locked out after failed sign-ins")
     AUTH_TOKEN_ISSUED = "auth.token_issued", _("API token issued")
-    # orgs_registry
+    USER_ROLE_ASSIGNED = "user.role_assigned", _("Role assigned")
+    # orgs_registry: organizations
     ORG_CREATED = "org.created", _("Organization created")
+    ORG_REGISTERED = "org.registered", _("Organization registered (pending verification)")
+    ORG_VERIFIED = "org.verified", _("Registration verified")
+    ORG_REJECTED = "org.rejected", _("Registration rejected")
+    ORG_RESUBMITTED = "org.resubmitted", _("Registration resubmitted")
+    ORG_PROFILE_UPDATED = "org.profile_updated", _("Organization contact details updated")
+    ORG_CHANGE_REQUESTED = "org.change_requested", _("Change of registered facts requested")
+    ORG_CHANGE_APPROVED = "org.change_approved", _("Change of registered facts approved")
+    ORG_CHANGE_REJECTED = "org.change_rejected", _("Change of registered facts rejected")
+    ORG_STATUS_CHANGED = "org.status_changed", _("Organization status changed")
+    ORG_DEREGISTRATION_STARTED = "org.deregistration_started", _("Deregistration started")
+    ORG_DEREGISTRATION_WITHDRAWN = "org.deregistration_withdrawn", _("Deregistration withdrawn")
+    ORG_DEREGISTERED = "org.deregistered", _("Organization deregistered")
+    # orgs_registry: people and rosters
+    STAFF_ADDED = "staff.added", _("Staff member added")
+    STAFF_UPDATED = "staff.updated", _("Staff member updated")
+    STAFF_QUALIFICATION_RECORDED = "staff.qualification_recorded", _("Qualification recorded")
+    ROSTER_IMPORTED = "staff.roster_imported", _("Staff roster imported")
+    # orgs_registry: grades
+    GRADE_REQUESTED = "grade.requested", _("Grade assessment requested")
+    GRADE_ASSIGNED = "grade.assigned", _("Grade assessor assigned")
+    GRADE_SCORED = "grade.scored", _("Grade scores saved")
+    GRADE_PROPOSED = "grade.proposed", _("Grade proposed")
+    GRADE_PUBLICIZED = "grade.publicized", _("Grade put on public notice")
+    GRADE_REVIEW_REQUESTED = "grade.review_requested", _("Grade review requested")
+    GRADE_REVIEWED = "grade.reviewed", _("Grade review concluded")
+    GRADE_CONFIRMED = "grade.confirmed", _("Grade confirmed")
+    GRADE_EXPIRED = "grade.expired", _("Grade expired")
+    GRADE_DOWNGRADED = "grade.downgraded", _("Grade downgraded")
+    GRADE_CANCELLED = "grade.cancelled", _("Grade cancelled")
+    # orgs_registry: credit
+    CREDIT_ENTRY_ADDED = "credit.entry_added", _("Put on a credit list")
+    CREDIT_ENTRY_REMOVED = "credit.entry_removed", _("Removed from a credit list")
+    CREDIT_MEASURE_ADDED = "credit.measure_added", _("Reward or penalty recorded")
     # evaluation
     ASSESSOR_POOL_JOINED = "assessor.pool_joined", _("Joined the assessor pool")
 

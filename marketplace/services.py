@@ -94,6 +94,33 @@ def user_create(
     return user
 
 
+def user_role_assign(
+    *, user: User, role: str, actor: User | None, organization: Organization | None = None
+) -> User:
+    """Give a user without a role their role (self-registration makes one an org admin)."""
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")}, code="invalid_role")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.role:
+            raise ValidationError({"role": _("This account already has a role.")}, code="has_role")
+        locked.role = role
+        locked.organization = organization
+        locked.full_clean(exclude=["password"])
+        locked.save(update_fields=["role", "organization"])
+        audit_record(
+            action=AuditAction.USER_ROLE_ASSIGNED,
+            actor=actor,
+            obj=locked,
+            details={
+                "role": role,
+                "organization": organization.uscc if organization else None,
+            },
+        )
+    user.role, user.organization = locked.role, locked.organization
+    return user
+
+
 def user_password_set(*, user: User, password: str, actor: User | None, reset: bool) -> User:
     """Set a new (already validated) password: a change by the user or a reset by e-mail."""
     with transaction.atomic():

@@ -1,13 +1,16 @@
-"""National identifiers: the Unified Social Credit Code (GB 32100-2015).
+"""National identifiers: the Unified Social Credit Code (GB 32100-2015) and the citizen
+identity number (GB 11643-1999), plus phone numbers.
 
-Pure functions, no database. ``validate_uscc`` returns the normalized code or raises
-``ValueError`` whose message names the rule that failed (CONTRACTS.md section 2).
+Pure functions, no database. ``validate_uscc`` and ``validate_id_number`` return the
+normalized value or raise ``ValueError`` whose message names the rule that failed
+(CONTRACTS.md section 2).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -122,3 +125,160 @@ def make_uscc(*, authority: str, category: str, region: str, org_body: str) -> s
     first16 = f"{authority}{category}{region}{org_body}"
     first17 = first16 + org_code_check_char(org_body)
     return first17 + uscc_check_char(first17)
+
+
+# --- Citizen identity numbers (GB 11643-1999) ------------------------------------------------
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+# GB/T 2260 province-level codes, plus 81-83 for residence permits of Hong Kong, Macao
+# and Taiwan residents.
+PROVINCE_CODES = frozenset(
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+    ]
+)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def id_check_char(first17: str) -> str:
+    """Return the GB 11643 check character for the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def _birth_date(digits: str, *, today: date | None = None) -> date:
+    try:
+        born = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError as exc:
+        raise ValueError(f"ID number birth date {digits} is not a real date") from exc
+    if born > (today or date.today()):  # noqa: DTZ011  (a calendar date, not a time)
+        raise ValueError(f"ID number birth date {digits} is in the future")
+    if born.year < 1900:
+        raise ValueError(f"ID number birth date {digits} is before 1900")
+    return born
+
+
+def validate_id_number(value: str, *, today: date | None = None) -> str:
+    """Return the normalized 18-character ID number or raise ``ValueError``.
+
+    Normalization trims, drops spaces, folds full-width characters and upper-cases
+    ``x``; a 15-digit legacy number is converted (``19`` inserted after the region,
+    check character added).
+    """
+    number = normalize_code(value)
+    if not number:
+        raise ValueError("ID number is empty")
+    if len(number) == 15:
+        if not _DIGITS.fullmatch(number):
+            raise ValueError("a 15-digit legacy ID number must be all digits")
+        number = number[:6] + "19" + number[6:]
+        number += id_check_char(number)
+    elif len(number) != 18:
+        raise ValueError(
+            f"ID number must have 18 characters (or 15 for a legacy number), not {len(number)}"
+        )
+    if not _DIGITS.fullmatch(number[:17]):
+        raise ValueError("ID number positions 1-17 must be digits")
+    if not (number[17].isdigit() or number[17] == "X"):
+        raise ValueError("ID number position 18 must be a digit or X")
+    if number[:2] not in PROVINCE_CODES:
+        raise ValueError(f"ID number positions 1-2 '{number[:2]}' are not a province code")
+    _birth_date(number[6:14], today=today)
+    expected = id_check_char(number[:17])
+    if number[17] != expected:
+        raise ValueError(
+            f"ID number check character (position 18) is '{number[17]}', expected '{expected}'"
+        )
+    return number
+
+
+def id_birth_date(number: str) -> date:
+    """The birth date encoded in a valid 18-character ID number (positions 7-14)."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def id_sex(number: str) -> str:
+    """``"male"`` when the 17th digit is odd, ``"female"`` when it is even."""
+    return "male" if int(number[16]) % 2 else "female"
+
+
+def id_region(number: str) -> str:
+    """The six-digit region code where the number was first issued."""
+    return number[:6]
+
+
+def mask_id_number(number: str) -> str:
+    """Show the first 4 and last 4 characters only: ``5001**********123X`` (DESIGN 4.1)."""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def make_id_number(*, region: str, born: date, sequence: int, male: bool) -> str:
+    """Build a valid ID number (demo data and tests); ``sequence`` gives digits 15-16."""
+    order = f"{sequence % 100:02d}{(1 if male else 0) + 2 * (sequence % 5)}"
+    first17 = f"{region}{born:%Y%m%d}{order}"
+    return first17 + id_check_char(first17)
+
+
+# --- Phone numbers ----------------------------------------------------------------------------
+
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}(-[0-9]{1,6})?")
+
+
+def validate_phone(value: str) -> str:
+    """Return a normalized mainland mobile or landline number or raise ``ValueError``."""
+    phone = normalize_code(value).replace("(", "").replace(")", "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    phone = phone.lstrip("-")
+    if _MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone):
+        return phone
+    raise ValueError(
+        "phone number must be an 11-digit mobile number (1xxxxxxxxxx) or a landline "
+        "with its area code (023-63891234)"
+    )
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the first 3 and last 4 digits: ``138****1234``."""
+    digits = phone.replace("-", "")
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

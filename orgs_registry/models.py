@@ -1,12 +1,58 @@
-"""Social organizations and the service category catalogue."""
+"""The register of who may compete: organizations, people, grades, credit and exit.
 
+State fields are django-fsm ``FSMField(protected=True)``; they change only through the
+transition methods below, called by ``orgs_registry.services``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
-from orgs_registry.identifiers import uscc_kind, validate_uscc
+from orgs_registry.identifiers import (
+    id_birth_date,
+    id_sex,
+    mask_id_number,
+    mask_phone,
+    uscc_kind,
+    validate_id_number,
+    validate_phone,
+    validate_uscc,
+)
+
+# Field validators: the pure checks of ``identifiers`` as Django ValidationErrors.
+
+
+def validate_uscc_field(value: str) -> None:
+    try:
+        validate_uscc(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_uscc") from exc
+
+
+def validate_id_number_field(value: str) -> None:
+    try:
+        validate_id_number(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_id_number") from exc
+
+
+def validate_phone_field(value: str) -> None:
+    if not value:
+        return
+    try:
+        validate_phone(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_phone") from exc
 
 
 class ServiceCategory(models.Model):
@@ -31,6 +77,9 @@ class ServiceCategory(models.Model):
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
 
 
+# --- Organizations ---------------------------------------------------------------------------
+
+
 class OrganizationKind(models.TextChoices):
     SOCIAL_GROUP = "social_group", _("Social group")
     SOCIAL_SERVICE_AGENCY = "social_service_agency", _("Social service agency")
@@ -40,43 +89,108 @@ class OrganizationKind(models.TextChoices):
 
 class OrganizationStatus(models.TextChoices):
     PENDING = "pending", _("Pending verification")
+    REJECTED = "rejected", _("Registration rejected")
     ACTIVE = "active", _("Active")
     ABNORMAL = "abnormal", _("On the abnormal-activity list")
     DEREGISTERED = "deregistered", _("Deregistered")
 
 
-def _validate_uscc_field(value: str) -> None:
-    try:
-        validate_uscc(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc), code="invalid_uscc") from exc
+class FundingType(models.TextChoices):
+    """How an organization is funded; two kinds may not sell services (财政部令第102号 Art. 8)."""
+
+    INDEPENDENT = "independent", _("Not fiscally funded")
+    PUBLIC_INSTITUTION_2 = "public_institution_2", _("Public institution, class 2 (公益二类)")
+    PUBLIC_INSTITUTION_1 = "public_institution_1", _("Public institution, class 1 (公益一类)")
+    FISCAL_MASS_ORGANIZATION = (
+        "fiscal_mass_organization",
+        _("Fiscally funded mass organization using public-institution posts"),
+    )
+
+
+EXCLUDED_FUNDING_TYPES = frozenset(
+    {FundingType.PUBLIC_INSTITUTION_1, FundingType.FISCAL_MASS_ORGANIZATION}
+)
+
+
+class DeregistrationInitiator(models.TextChoices):
+    ORGANIZATION = "organization", _("Requested by the organization")
+    REGISTRY = "registry", _("Ordered by the registry")
 
 
 class Organization(models.Model):
-    """A social organization (社会组织): the register of who may compete."""
+    """A social organization (社会组织): one trusted record, collected once, used everywhere."""
 
+    # Registered facts: changed only through a change request decided by the registry.
     name = models.CharField(_("name"), max_length=200)
     uscc = models.CharField(
         _("Unified Social Credit Code"),
         max_length=18,
         unique=True,
-        validators=[_validate_uscc_field],
+        validators=[validate_uscc_field],
     )
     kind = models.CharField(
         _("kind"), max_length=32, choices=OrganizationKind.choices, editable=False
     )
+    legal_representative = models.CharField(_("legal representative"), max_length=50, blank=True)
+    address = models.CharField(_("registered address"), max_length=300, blank=True)
+    registration_date = models.DateField(_("registration date"), null=True, blank=True)
+    registration_authority = models.CharField(
+        _("registration authority"), max_length=100, blank=True
+    )
+    funding_type = models.CharField(
+        _("funding type"),
+        max_length=32,
+        choices=FundingType.choices,
+        default=FundingType.INDEPENDENT,
+    )
+    # Contact facts and profile: kept by the organization's administrators.
+    phone = models.CharField(
+        _("phone"), max_length=30, blank=True, validators=[validate_phone_field]
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=4000)
+    categories = models.ManyToManyField(
+        ServiceCategory,
+        verbose_name=_("service categories"),
+        related_name="organizations",
+        blank=True,
+    )
+    # Lifecycle (DESIGN.md section 3).
     status = FSMField(
         _("status"),
         default=OrganizationStatus.PENDING,
         choices=OrganizationStatus.choices,
         protected=True,
     )
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    deregistration_requested_at = models.DateTimeField(
+        _("deregistration started"), null=True, blank=True
+    )
+    deregistration_initiator = models.CharField(
+        _("deregistration initiated by"),
+        max_length=20,
+        choices=DeregistrationInitiator.choices,
+        blank=True,
+    )
+    deregistration_reason = models.TextField(_("reason for deregistration"), blank=True)
+    deregistered_at = models.DateTimeField(_("deregistered"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("social organization")
         verbose_name_plural = _("social organizations")
         ordering = ["name"]
+        indexes = [models.Index(fields=["status", "kind"], name="org_status_kind_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -85,6 +199,677 @@ class Organization(models.Model):
         self.kind = uscc_kind(self.uscc)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("orgs_registry:profile", args=[self.pk])
+
+    @property
+    def is_deregistering(self) -> bool:
+        return self.deregistration_requested_at is not None and self.deregistered_at is None
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone) if self.phone else ""
+
     @transition(field=status, source=OrganizationStatus.PENDING, target=OrganizationStatus.ACTIVE)
     def activate(self) -> None:
         """Registration verified by a registry administrator."""
+
+    @transition(field=status, source=OrganizationStatus.PENDING, target=OrganizationStatus.REJECTED)
+    def reject(self) -> None:
+        """Registration refused by a registry administrator, with a reason."""
+
+    @transition(field=status, source=OrganizationStatus.REJECTED, target=OrganizationStatus.PENDING)
+    def resubmit(self) -> None:
+        """The corrected registration goes back to the registry."""
+
+    @transition(field=status, source=OrganizationStatus.ACTIVE, target=OrganizationStatus.ABNORMAL)
+    def mark_abnormal(self) -> None:
+        """Put on the abnormal-activity list (活动异常名录)."""
+
+    @transition(field=status, source=OrganizationStatus.ABNORMAL, target=OrganizationStatus.ACTIVE)
+    def clear_abnormal(self) -> None:
+        """The last abnormal-activity entry was removed."""
+
+    @transition(
+        field=status,
+        source=[OrganizationStatus.ACTIVE, OrganizationStatus.ABNORMAL],
+        target=OrganizationStatus.DEREGISTERED,
+    )
+    def deregister(self) -> None:
+        """Exit (注销退出), once every open commitment is settled."""
+
+
+class ChangeRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the registry")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+# Registered facts an organization may ask the registry to change.
+CHANGEABLE_FACTS = (
+    "name",
+    "legal_representative",
+    "address",
+    "registration_date",
+    "registration_authority",
+    "funding_type",
+)
+
+
+class ChangeRequest(models.Model):
+    """A request to change registered facts, decided by a registry administrator."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="change_requests",
+    )
+    changes = models.JSONField(_("requested changes"), encoder=DjangoJSONEncoder)
+    previous = models.JSONField(_("values before"), encoder=DjangoJSONEncoder, default=dict)
+    reason = models.TextField(_("reason"), max_length=2000)
+    status = FSMField(
+        _("status"),
+        default=ChangeRequestStatus.PENDING,
+        choices=ChangeRequestStatus.choices,
+        protected=True,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.requested_at:%Y-%m-%d}"
+
+    @transition(
+        field=status, source=ChangeRequestStatus.PENDING, target=ChangeRequestStatus.APPROVED
+    )
+    def approve(self) -> None:
+        """Apply the changes to the organization."""
+
+    @transition(
+        field=status, source=ChangeRequestStatus.PENDING, target=ChangeRequestStatus.REJECTED
+    )
+    def reject(self) -> None:
+        """Keep the registered facts as they are."""
+
+
+# --- People and staff rosters ----------------------------------------------------------------
+
+
+class Sex(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class Person(models.Model):
+    """A person, recorded once (ID number unique) and linked to organizations by employment.
+
+    The ID number and phone are personal data: shown masked to everyone except the
+    person's own organization administrators and auditors (DESIGN.md 4.1).
+    """
+
+    name = models.CharField(_("name"), max_length=50)
+    id_number = models.CharField(
+        _("National ID number"),
+        max_length=18,
+        unique=True,
+        validators=[validate_id_number_field],
+    )
+    birth_date = models.DateField(_("birth date"), editable=False)
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, editable=False)
+    phone = models.CharField(
+        _("phone"), max_length=30, blank=True, validators=[validate_phone_field]
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # Birth date and sex are facts of the ID number, never entered separately.
+        self.birth_date = id_birth_date(self.id_number)
+        self.sex = id_sex(self.id_number)
+        super().save(*args, **kwargs)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone) if self.phone else ""
+
+
+class QualificationLevel(models.TextChoices):
+    """社会工作者职业水平 (GLOSSARY)."""
+
+    ASSISTANT_SOCIAL_WORKER = "assistant_social_worker", _("Assistant social worker")
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+    SENIOR_SOCIAL_WORKER = "senior_social_worker", _("Senior social worker")
+
+
+class Qualification(models.Model):
+    """A social-work qualification certificate held by a person."""
+
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="qualifications",
+    )
+    level = models.CharField(_("level"), max_length=32, choices=QualificationLevel.choices)
+    certificate_number = models.CharField(_("certificate number"), max_length=40, blank=True)
+    certified_on = models.DateField(_("certificate date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
+        ordering = ["person", "-certified_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "level"], name="one_qualification_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.get_level_display()}"
+
+
+class Employment(models.Model):
+    """A period in which a person works for an organization."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="employments"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="employments",
+    )
+    role = models.CharField(_("role in the organization"), max_length=60)
+    weekly_hours = models.DecimalField(
+        _("weekly hours"), max_digits=4, decimal_places=1, default=40
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("employment")
+        verbose_name_plural = _("employments")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="employment_ends_after_start",
+                violation_error_message=_("The end date is before the start date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_hours__gt=0) & Q(weekly_hours__lte=84),
+                name="employment_weekly_hours_range",
+                violation_error_message=_("Weekly hours must be between 0 and 84."),
+            ),
+            # At most one open employment of a person in the same organization.
+            models.UniqueConstraint(
+                fields=["person", "organization"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_employment_per_org",
+                violation_error_message=_("This person already works for the organization."),
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "end_date"], name="employment_org_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} @ {self.organization}"
+
+    def is_current(self, on: date) -> bool:
+        return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+
+# --- Grades (民政部令第39号) ---------------------------------------------------------------------
+
+
+class Grade(models.TextChoices):
+    A5 = "5A", "5A"
+    A4 = "4A", "4A"
+    A3 = "3A", "3A"
+    A2 = "2A", "2A"
+    A1 = "1A", "1A"
+
+
+GRADE_ORDER = ["1A", "2A", "3A", "4A", "5A"]
+DEFAULT_CUTOFFS = {"5A": 900, "4A": 800, "3A": 700, "2A": 600, "1A": 500}
+
+
+class IndicatorSet(models.Model):
+    """The indicators an organization of one kind is assessed against: four groups, 1000 points."""
+
+    kind = models.CharField(_("organization kind"), max_length=32, choices=OrganizationKind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    version = models.CharField(_("version"), max_length=20, default="1")
+    cutoffs = models.JSONField(
+        _("grade cut-offs"),
+        default=dict,
+        help_text=_('Minimum total points per grade, e.g. {"5A": 900, ...}'),
+    )
+    is_current = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("indicator set")
+        verbose_name_plural = _("indicator sets")
+        ordering = ["kind", "-is_current", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(is_current=True), name="one_current_set_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.version})"
+
+    def cutoff_table(self) -> dict[str, int]:
+        return {**DEFAULT_CUTOFFS, **(self.cutoffs or {})}
+
+    def problems(self) -> list[str]:
+        """What makes the set unusable (民政部令第39号: four groups, 1000 points)."""
+        indicators = list(self.indicators.all())
+        found = []
+        total = sum(i.max_points for i in indicators)
+        if total != 1000:
+            found.append(f"indicators add up to {total} points, not 1000")
+        groups = {i.group for i in indicators}
+        if len(groups) != 4:
+            found.append(f"{len(groups)} groups instead of 4")
+        cutoffs = self.cutoff_table()
+        ordered = [cutoffs[g] for g in GRADE_ORDER]
+        if ordered != sorted(ordered) or len(set(ordered)) != len(ordered):
+            found.append("grade cut-offs must rise strictly from 1A to 5A")
+        if cutoffs["5A"] > 1000:
+            found.append("the 5A cut-off exceeds 1000 points")
+        return found
+
+
+class Indicator(models.Model):
+    set = models.ForeignKey(
+        IndicatorSet,
+        verbose_name=_("indicator set"),
+        on_delete=models.CASCADE,
+        related_name="indicators",
+    )
+    group = models.CharField(_("group"), max_length=60)
+    group_en = models.CharField(_("group (English)"), max_length=80, blank=True)
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    max_points = models.PositiveSmallIntegerField(_("maximum points"))
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["set", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["set", "code"], name="indicator_code_unique_in_set")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The name in the active language."""
+        english = (get_language() or "").startswith("en")
+        return (self.name_en or self.name) if english else self.name
+
+    @property
+    def group_label(self) -> str:
+        english = (get_language() or "").startswith("en")
+        return (self.group_en or self.group) if english else self.group
+
+
+class GradeAssessmentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    ASSESSING = "assessing", _("Being assessed")
+    PROPOSED = "proposed", _("Result proposed")
+    PUBLICIZED = "publicized", _("Public notice")
+    REVIEW_REQUESTED = "review_requested", _("Review requested")
+    REVIEWED = "reviewed", _("Reviewed")
+    CONFIRMED = "confirmed", _("Confirmed")
+    EXPIRED = "expired", _("Expired")
+    DOWNGRADED = "downgraded", _("Downgraded")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# States in which an assessment's grade is in force (while inside its validity period).
+GRADE_IN_FORCE = frozenset({GradeAssessmentStatus.CONFIRMED, GradeAssessmentStatus.DOWNGRADED})
+GRADE_OPEN = frozenset(
+    {
+        GradeAssessmentStatus.REQUESTED,
+        GradeAssessmentStatus.ASSESSING,
+        GradeAssessmentStatus.PROPOSED,
+        GradeAssessmentStatus.PUBLICIZED,
+        GradeAssessmentStatus.REVIEW_REQUESTED,
+        GradeAssessmentStatus.REVIEWED,
+    }
+)
+
+
+class GradeAssessment(models.Model):
+    """One grade assessment of an organization, from request to expiry (DESIGN.md section 3)."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="grade_assessments",
+    )
+    indicator_set = models.ForeignKey(
+        IndicatorSet, verbose_name=_("indicator set"), on_delete=models.PROTECT
+    )
+    status = FSMField(
+        _("status"),
+        default=GradeAssessmentStatus.REQUESTED,
+        choices=GradeAssessmentStatus.choices,
+        protected=True,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grade_assessments",
+    )
+    total_score = models.DecimalField(
+        _("total score"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    proposed_grade = models.CharField(
+        _("proposed grade"), max_length=2, choices=Grade.choices, blank=True
+    )
+    assessor_comment = models.TextField(_("assessor's conclusion"), blank=True)
+    notice_starts = models.DateField(_("public notice from"), null=True, blank=True)
+    notice_ends = models.DateField(_("public notice until"), null=True, blank=True)
+    review_reason = models.TextField(_("reason for the review request"), blank=True)
+    review_conclusion = models.TextField(_("review conclusion"), blank=True)
+    grade = models.CharField(_("grade"), max_length=2, choices=Grade.choices, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    change_reason = models.TextField(_("reason for downgrade or cancellation"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("grade assessment")
+        verbose_name_plural = _("grade assessments")
+        ordering = ["-requested_at"]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="grade_org_status_idx"),
+        ]
+        constraints = [
+            # One assessment in progress per organization at a time.
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(
+                    status__in=[
+                        "requested",
+                        "assessing",
+                        "proposed",
+                        "publicized",
+                        "review_requested",
+                        "reviewed",
+                    ]
+                ),
+                name="one_open_grade_assessment_per_org",
+                violation_error_message=_(
+                    "This organization already has a grade assessment in progress."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.grade or self.proposed_grade or '–'}"
+
+    def in_force_on(self, day: date) -> bool:
+        return (
+            self.status in GRADE_IN_FORCE
+            and bool(self.grade)
+            and self.valid_from is not None
+            and self.valid_until is not None
+            and self.valid_from <= day <= self.valid_until
+        )
+
+    @transition(
+        field=status,
+        source=GradeAssessmentStatus.REQUESTED,
+        target=GradeAssessmentStatus.ASSESSING,
+    )
+    def assign(self) -> None:
+        """An assessor is assigned and starts scoring."""
+
+    @transition(
+        field=status,
+        source=GradeAssessmentStatus.ASSESSING,
+        target=GradeAssessmentStatus.PROPOSED,
+    )
+    def propose(self) -> None:
+        """The assessor submits the scores and the proposed grade."""
+
+    @transition(
+        field=status,
+        source=[GradeAssessmentStatus.PROPOSED, GradeAssessmentStatus.REVIEWED],
+        target=GradeAssessmentStatus.PUBLICIZED,
+    )
+    def publicize(self) -> None:
+        """The result is put on public notice (公示)."""
+
+    @transition(
+        field=status,
+        source=GradeAssessmentStatus.PUBLICIZED,
+        target=GradeAssessmentStatus.REVIEW_REQUESTED,
+    )
+    def request_review(self) -> None:
+        """The organization asks for a review during the notice period."""
+
+    @transition(
+        field=status,
+        source=GradeAssessmentStatus.REVIEW_REQUESTED,
+        target=GradeAssessmentStatus.REVIEWED,
+    )
+    def conclude_review(self) -> None:
+        """The registry answers the review request (scores kept or corrected)."""
+
+    @transition(
+        field=status,
+        source=[GradeAssessmentStatus.PUBLICIZED, GradeAssessmentStatus.REVIEWED],
+        target=GradeAssessmentStatus.CONFIRMED,
+    )
+    def confirm(self) -> None:
+        """The registry confirms the grade after the notice period; valid five years."""
+
+    @transition(
+        field=status,
+        source=[GradeAssessmentStatus.CONFIRMED, GradeAssessmentStatus.DOWNGRADED],
+        target=GradeAssessmentStatus.EXPIRED,
+    )
+    def expire(self) -> None:
+        """The validity period ended, or a newer grade replaced this one."""
+
+    @transition(
+        field=status,
+        source=[GradeAssessmentStatus.CONFIRMED, GradeAssessmentStatus.DOWNGRADED],
+        target=GradeAssessmentStatus.DOWNGRADED,
+    )
+    def downgrade(self) -> None:
+        """One level down for a failed annual inspection or a penalty."""
+
+    @transition(
+        field=status,
+        source=[
+            GradeAssessmentStatus.REQUESTED,
+            GradeAssessmentStatus.ASSESSING,
+            GradeAssessmentStatus.PROPOSED,
+            GradeAssessmentStatus.PUBLICIZED,
+            GradeAssessmentStatus.REVIEW_REQUESTED,
+            GradeAssessmentStatus.REVIEWED,
+            GradeAssessmentStatus.CONFIRMED,
+            GradeAssessmentStatus.DOWNGRADED,
+        ],
+        target=GradeAssessmentStatus.CANCELLED,
+    )
+    def cancel(self) -> None:
+        """The registry withdraws the assessment or the grade, with a reason."""
+
+
+class IndicatorScore(models.Model):
+    """An assessor's score for one indicator of an assessment."""
+
+    assessment = models.ForeignKey(
+        GradeAssessment,
+        verbose_name=_("grade assessment"),
+        on_delete=models.CASCADE,
+        related_name="scores",
+    )
+    indicator = models.ForeignKey(Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("indicator score")
+        verbose_name_plural = _("indicator scores")
+        ordering = ["indicator__sort_order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "indicator"], name="one_score_per_indicator"
+            ),
+            models.CheckConstraint(condition=Q(score__gte=0), name="indicator_score_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code}: {self.score}"
+
+
+# --- Credit (民政部令第60号) and rewards and penalties -----------------------------------------
+
+
+class CreditList(models.TextChoices):
+    ABNORMAL = "abnormal", _("Abnormal-activity list")
+    SERIOUS = "serious", _("Serious-dishonesty list")
+
+
+class CreditEntry(models.Model):
+    """An organization's entry on the abnormal-activity or serious-dishonesty list."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="credit_entries",
+    )
+    credit_list = models.CharField(_("list"), max_length=10, choices=CreditList.choices)
+    reason = models.TextField(_("reason"), max_length=2000)
+    source = models.CharField(
+        _("source"), max_length=200, help_text=_("The deciding authority and document number.")
+    )
+    listed_on = models.DateField(_("listed on"))
+    removal_due = models.DateField(_("removal due"), null=True, blank=True)
+    removed_on = models.DateField(_("removed on"), null=True, blank=True)
+    removal_reason = models.TextField(_("reason for removal"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit list entry")
+        verbose_name_plural = _("credit list entries")
+        ordering = ["-listed_on"]
+        indexes = [
+            models.Index(
+                fields=["organization", "credit_list", "removed_on"], name="credit_org_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.get_credit_list_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_on is None
+
+
+class CreditMeasureKind(models.TextChoices):
+    REWARD = "reward", _("Reward")
+    PENALTY = "penalty", _("Penalty")
+
+
+class CreditMeasure(models.Model):
+    """A reward or a penalty (奖励惩戒) recorded on an organization's credit record."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="credit_measures",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=CreditMeasureKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    authority = models.CharField(_("deciding authority"), max_length=200)
+    decided_on = models.DateField(_("decided on"))
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reward or penalty")
+        verbose_name_plural = _("rewards and penalties")
+        ordering = ["-decided_on"]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.get_kind_display()}: {self.title}"

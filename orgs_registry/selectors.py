@@ -1,11 +1,59 @@
-"""Reads of the organization registry."""
+"""Reads of the organization registry, scoped to the user.
+
+``organization_*_for_user`` and ``staff_*_for_user`` are the only way views reach an
+organization's own records: what is not yours raises ``Http404``, exactly like what
+does not exist.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
+from django.db.models import (
+    Case,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import Role
+from marketplace.permissions import has_role
+from orgs_registry import permissions
 from orgs_registry.identifiers import normalize_code
-from orgs_registry.models import Organization, ServiceCategory
+from orgs_registry.models import (
+    EXCLUDED_FUNDING_TYPES,
+    GRADE_IN_FORCE,
+    GRADE_OPEN,
+    ChangeRequest,
+    ChangeRequestStatus,
+    CreditEntry,
+    CreditList,
+    CreditMeasure,
+    Employment,
+    FundingType,
+    GradeAssessment,
+    Organization,
+    OrganizationStatus,
+    Person,
+    Qualification,
+    ServiceCategory,
+)
+
+PUBLIC_STATUSES = (
+    OrganizationStatus.ACTIVE,
+    OrganizationStatus.ABNORMAL,
+    OrganizationStatus.DEREGISTERED,
+)
 
 
 def organization_get_by_uscc(*, uscc: str) -> Organization | None:
@@ -16,3 +64,357 @@ def organization_get_by_uscc(*, uscc: str) -> Organization | None:
 def service_category_list() -> QuerySet[ServiceCategory]:
     """The whole service catalogue in display order."""
     return ServiceCategory.objects.all()
+
+
+# --- Grades -----------------------------------------------------------------------------------
+def _in_force_q(prefix: str = "", *, on: date) -> Q:
+    return Q(
+        **{
+            f"{prefix}status__in": list(GRADE_IN_FORCE),
+            f"{prefix}valid_from__lte": on,
+            f"{prefix}valid_until__gte": on,
+        }
+    ) & ~Q(**{f"{prefix}grade": ""})
+
+
+def grade_current(organization: Organization, *, on: date | None = None) -> GradeAssessment | None:
+    """The grade in force on ``on`` (today): what every other part of the system reads."""
+    on = on or timezone.localdate()
+    return (
+        GradeAssessment.objects.filter(_in_force_q(on=on), organization=organization)
+        .order_by("-valid_from", "-pk")
+        .first()
+    )
+
+
+def with_current_grade(queryset: QuerySet[Organization], *, on: date | None = None) -> QuerySet:
+    """Annotate ``current_grade`` (or None) in the same query, for lists and filters."""
+    on = on or timezone.localdate()
+    grades = (
+        GradeAssessment.objects.filter(_in_force_q(on=on), organization=OuterRef("pk"))
+        .order_by("-valid_from", "-pk")
+        .values("grade")[:1]
+    )
+    return queryset.annotate(current_grade=Subquery(grades))
+
+
+def _active_credit(credit_list: str) -> Exists:
+    return Exists(
+        CreditEntry.objects.filter(
+            organization=OuterRef("pk"), credit_list=credit_list, removed_on__isnull=True
+        )
+    )
+
+
+def grade_eligibility(organization: Organization, *, on: date) -> list[str | Promise]:
+    """Why the organization may not request a grade assessment now (empty: it may).
+
+    民政部令第39号: two full years after registration, or the last grade has expired; not
+    while on a credit list; one assessment at a time.
+    """
+    problems: list[str | Promise] = []
+    if organization.status not in (OrganizationStatus.ACTIVE,):
+        problems.append(_("Only an active organization, not on a credit list, can be graded."))
+    if CreditEntry.objects.filter(organization=organization, removed_on__isnull=True).exists():
+        problems.append(_("The organization is on a credit list."))
+    if GradeAssessment.objects.filter(
+        organization=organization, status__in=list(GRADE_OPEN)
+    ).exists():
+        problems.append(_("A grade assessment is already in progress."))
+    current = grade_current(organization, on=on)
+    if current is not None:
+        problems.append(
+            _("The current grade %(grade)s is valid until %(day)s.")
+            % {"grade": current.grade, "day": current.valid_until}
+        )
+    ever_graded = GradeAssessment.objects.filter(
+        organization=organization, status="expired"
+    ).exists()
+    registered = organization.registration_date
+    if not ever_graded:
+        if registered is None:
+            problems.append(_("The registration date is not on record."))
+        else:
+            two_years = _anniversary(registered, 2)
+            if on < two_years:
+                problems.append(
+                    _(
+                        "Organizations are graded after two full years of registration "
+                        "(from %(day)s)."
+                    )
+                    % {"day": two_years}
+                )
+    return problems
+
+
+def _anniversary(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def grade_assessment_list_for_user(user: Any) -> QuerySet[GradeAssessment]:
+    """Assessments the user works on or may read."""
+    queryset = GradeAssessment.objects.select_related("organization", "assessor", "indicator_set")
+    if permissions.is_registry_admin(user) or has_role(user, Role.AUDITOR):
+        return queryset
+    if has_role(user, Role.ASSESSOR):
+        return queryset.filter(assessor=user)
+    if permissions.is_member_of(user, getattr(user, "organization", None)):
+        return queryset.filter(organization_id=user.organization_id)
+    return queryset.none()
+
+
+def grade_assessment_get_for_user(user: Any, pk: int) -> GradeAssessment:
+    try:
+        return (
+            grade_assessment_list_for_user(user)
+            .prefetch_related("scores__indicator", "indicator_set__indicators")
+            .get(pk=pk)
+        )
+    except GradeAssessment.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+# --- Organizations ----------------------------------------------------------------------------
+def organization_public_list(*, on: date | None = None) -> QuerySet[Organization]:
+    """The public directory: verified organizations (and deregistered ones, for the record)."""
+    queryset = Organization.objects.filter(status__in=PUBLIC_STATUSES).prefetch_related(
+        "categories"
+    )
+    return with_current_grade(queryset, on=on).annotate(
+        on_serious_list=_active_credit(CreditList.SERIOUS)
+    )
+
+
+def organization_list_for_user(user: Any) -> QuerySet[Organization]:
+    """Organizations the user can see: the public ones, plus registrations they handle."""
+    visible = Q(status__in=PUBLIC_STATUSES)
+    if permissions.is_registry_admin(user) or has_role(user, Role.AUDITOR):
+        visible = Q()
+    elif getattr(user, "organization_id", None):
+        visible |= Q(pk=user.organization_id)
+    queryset = Organization.objects.filter(visible).prefetch_related("categories")
+    return with_current_grade(queryset).annotate(on_serious_list=_active_credit(CreditList.SERIOUS))
+
+
+def organization_get_for_user(user: Any, pk: Any) -> Organization:
+    """One organization the user may see, or 404."""
+    try:
+        return organization_list_for_user(user).get(pk=pk)
+    except (Organization.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def organization_get_managed(user: Any, pk: Any) -> Organization:
+    """One organization whose own records (roster, requests, exit) the user may open."""
+    organization = organization_get_for_user(user, pk)
+    if not permissions.can_manage_organization(user, organization):
+        raise Http404
+    return organization
+
+
+def pending_registration_list(user: Any) -> QuerySet[Organization]:
+    """Registrations waiting for the registry (registry administrators only)."""
+    if not permissions.is_registry_admin(user):
+        return Organization.objects.none()
+    return Organization.objects.filter(status=OrganizationStatus.PENDING).order_by("created_at")
+
+
+@dataclass(frozen=True)
+class OrganizationRecord:
+    """The public profile: facts, grade, credit, and (from later apps) contracts and results."""
+
+    organization: Organization
+    grade: GradeAssessment | None
+    credit_entries: list[CreditEntry]
+    credit_measures: list[CreditMeasure]
+    grade_history: list[GradeAssessment]
+
+
+def organization_record(organization: Organization) -> OrganizationRecord:
+    today = timezone.localdate()
+    return OrganizationRecord(
+        organization=organization,
+        grade=grade_current(organization, on=today),
+        credit_entries=list(
+            CreditEntry.objects.filter(organization=organization).order_by("-listed_on")
+        ),
+        credit_measures=list(
+            CreditMeasure.objects.filter(organization=organization).order_by("-decided_on")
+        ),
+        grade_history=list(
+            GradeAssessment.objects.filter(
+                organization=organization,
+                status__in=[*GRADE_IN_FORCE, "expired", "cancelled"],
+            ).order_by("-valid_from", "-pk")
+        ),
+    )
+
+
+def change_request_list_for_user(user: Any) -> QuerySet[ChangeRequest]:
+    queryset = ChangeRequest.objects.select_related("organization", "requested_by", "decided_by")
+    if permissions.is_registry_admin(user) or has_role(user, Role.AUDITOR):
+        return queryset
+    if getattr(user, "organization_id", None) and permissions.is_member_of(user, user.organization):
+        return queryset.filter(organization_id=user.organization_id)
+    return queryset.none()
+
+
+def change_request_get_for_user(user: Any, pk: Any) -> ChangeRequest:
+    try:
+        return change_request_list_for_user(user).get(pk=pk)
+    except (ChangeRequest.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def pending_change_request_count(user: Any) -> int:
+    return change_request_list_for_user(user).filter(status=ChangeRequestStatus.PENDING).count()
+
+
+# --- Rosters ----------------------------------------------------------------------------------
+def staff_list_for_user(user: Any, organization: Organization) -> QuerySet[Employment]:
+    """The organization's roster (every employment, current first), or 404 if not yours."""
+    if not permissions.can_view_roster(user, organization):
+        raise Http404
+    return (
+        Employment.objects.filter(organization=organization)
+        .select_related("person")
+        .prefetch_related(
+            Prefetch("person__qualifications", queryset=Qualification.objects.order_by("level"))
+        )
+        .order_by(
+            # Current staff first, then by name.
+            Case(When(end_date__lt=timezone.localdate(), then=1), default=0),
+            "person__name",
+            "-start_date",
+        )
+    )
+
+
+def staff_get_for_user(user: Any, organization: Organization, person_id: Any) -> Person:
+    """One person on the organization's roster (ever employed there), or 404."""
+    if not permissions.can_view_roster(user, organization):
+        raise Http404
+    try:
+        return (
+            Person.objects.filter(employments__organization=organization)
+            .prefetch_related(
+                "qualifications",
+                Prefetch(
+                    "employments",
+                    queryset=Employment.objects.filter(organization=organization),
+                    to_attr="employments_here",
+                ),
+            )
+            .distinct()
+            .get(pk=person_id)
+        )
+    except (Person.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def employment_get_for_user(user: Any, organization: Organization, pk: Any) -> Employment:
+    if not permissions.can_view_roster(user, organization):
+        raise Http404
+    try:
+        return Employment.objects.select_related("person").get(pk=pk, organization=organization)
+    except (Employment.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def credit_entry_list(*, active_only: bool = False) -> QuerySet[CreditEntry]:
+    """The credit lists are public (民政部令第60号 publishes them)."""
+    queryset = CreditEntry.objects.select_related("organization").order_by("-listed_on")
+    if active_only:
+        queryset = queryset.filter(removed_on__isnull=True)
+    return queryset
+
+
+# --- Eligibility (DESIGN.md 4.2) --------------------------------------------------------------
+@dataclass(frozen=True)
+class EligibilityIssue:
+    code: str
+    message: str | Promise
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Hard-gate failures (the organization may not bid) and warnings (it may, flagged)."""
+
+    failures: list[EligibilityIssue]
+    warnings: list[EligibilityIssue]
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failures
+
+
+def org_eligibility(organization: Organization, tender: Any = None) -> Eligibility:
+    """May ``organization`` bid (on ``tender``)? Each failure and warning has a message.
+
+    Hard gates (DESIGN 4.2): active; registration verified; not deregistering; not on the
+    serious-dishonesty list (民政部令第60号); not a 公益一类 unit or a fiscally funded mass
+    organization (财政部令第102号 Art. 8). The abnormal-activity list only warns. A grade or
+    past performance is never a gate here: they are scoring factors (Art. 7).
+    ``tender`` may add its own gates through ``tender.eligibility_issues(organization)``.
+    """
+    failures: list[EligibilityIssue] = []
+    warnings: list[EligibilityIssue] = []
+    status = organization.status
+    if status in (OrganizationStatus.PENDING, OrganizationStatus.REJECTED):
+        failures.append(
+            EligibilityIssue("not_verified", _("The registration has not been verified."))
+        )
+    elif status == OrganizationStatus.DEREGISTERED:
+        failures.append(EligibilityIssue("deregistered", _("The organization is deregistered.")))
+    elif organization.verified_at is None:
+        failures.append(
+            EligibilityIssue("not_verified", _("The registration has not been verified."))
+        )
+    if organization.is_deregistering:
+        failures.append(
+            EligibilityIssue(
+                "deregistering",
+                _("The organization is leaving the register and may not take on new work."),
+            )
+        )
+    active_lists = set(
+        CreditEntry.objects.filter(organization=organization, removed_on__isnull=True).values_list(
+            "credit_list", flat=True
+        )
+    )
+    if CreditList.SERIOUS in active_lists:
+        failures.append(
+            EligibilityIssue(
+                "serious_dishonesty",
+                _(
+                    "The organization is on the serious-dishonesty list, which excludes it "
+                    "from government purchase of services."
+                ),
+            )
+        )
+    if organization.funding_type in EXCLUDED_FUNDING_TYPES:
+        failures.append(
+            EligibilityIssue(
+                "excluded_funding",
+                _("%(type)s may not sell services to the government (财政部令第102号 Art. 8).")
+                % {"type": FundingType(organization.funding_type).label},
+            )
+        )
+    if CreditList.ABNORMAL in active_lists or status == OrganizationStatus.ABNORMAL:
+        warnings.append(
+            EligibilityIssue(
+                "abnormal_activity",
+                _("The organization is on the abnormal-activity list; the panel is told."),
+            )
+        )
+    if tender is not None and hasattr(tender, "eligibility_issues"):
+        extra_failures, extra_warnings = tender.eligibility_issues(organization)
+        failures.extend(extra_failures)
+        warnings.extend(extra_warnings)
+    return Eligibility(failures=failures, warnings=warnings)

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('uscc', models.CharField(max_length=18, unique=True, validators=[orgs_registry.models._validate_uscc_field], verbose_name='Unified Social Credit Code')),
+                ('uscc', models.CharField(max_length=18, unique=True, validators=[orgs_registry.models.validate_uscc_field], verbose_name='Unified Social Credit Code')),
                 ('kind', models.CharField(choices=[('social_group', 'Social group'), ('social_service_agency', 'Social service agency'), ('foundation', 'Foundation'), ('other', 'Other')], editable=False, max_length=32, verbose_name='kind')),
                 ('status', django_fsm.FSMField(choices=[('pending', 'Pending verification'), ('active', 'Active'), ('abnormal', 'On the abnormal-activity list'), ('deregistered', 'Deregistered')], default='pending', max_length=50, protected=True, verbose_name='status')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
