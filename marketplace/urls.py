@@ -14,6 +14,7 @@ api_v1 = (
         path("", api.ApiRootView.as_view(), name="root"),
         path("auth/token/", api.TokenView.as_view(), name="token"),
         path("me/", api.MeView.as_view(), name="me"),
+        path("", include("orgs_registry.api_urls")),
     ],
     "api",
 )
@@ -52,6 +53,7 @@ urlpatterns = [
     # Audit log
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/<int:sequence>/", views.audit_event_detail, name="audit_event"),
+    path("", include("orgs_registry.urls")),
     # API
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

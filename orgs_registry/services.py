@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.audit import audit_record
 from marketplace.models import AuditAction, Role, User
-from marketplace.services import user_role_assign
+from marketplace.services import user_create, user_role_assign
 from orgs_registry import permissions
 from orgs_registry.exit import open_commitments
 from orgs_registry.identifiers import validate_id_number, validate_uscc
@@ -139,6 +139,35 @@ def organization_register(*, user: User, name: str, uscc: str, **facts: Any) -> 
         organization = organization_create(name=name, uscc=uscc, actor=user, **facts)
         user_role_assign(user=user, role=Role.ORG_ADMIN, organization=organization, actor=user)
     return organization
+
+
+def organization_register_with_account(
+    *,
+    username: str,
+    password: str,
+    email: str,
+    full_name: str,
+    name: str,
+    uscc: str,
+    **facts: Any,
+) -> tuple[Organization, User]:
+    """A visitor registers an organization and its first administrator account at once.
+
+    Both are saved or neither: an invalid code, a taken username or a weak password
+    leaves nothing behind.
+    """
+    with transaction.atomic():
+        organization = organization_create(name=name, uscc=uscc, actor=None, **facts)
+        user = user_create(
+            username=username,
+            role=Role.ORG_ADMIN,
+            password=password,
+            actor=None,
+            organization=organization,
+            email=email,
+            full_name=full_name,
+        )
+    return organization, user
 
 
 def organization_verify(*, organization: Organization, actor: User) -> Organization:
