@@ -34,7 +34,8 @@ def is_official(user: Any) -> bool:
 
 
 def can_view_dashboard(user: Any) -> bool:
-    return bool(_role(user)) or bool(getattr(user, "is_superuser", False) and user.is_active)
+    """Every signed-in, active account; one without a role is invited to register."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
 def can_view_audit_log(user: Any) -> bool:
