@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from orgs_registry.identifiers import (
     id_birth_date,
@@ -117,7 +117,7 @@ class DeregistrationInitiator(models.TextChoices):
     REGISTRY = "registry", _("Ordered by the registry")
 
 
-class Organization(models.Model):
+class Organization(ConcurrentTransitionMixin, models.Model):
     """A social organization (社会组织): one trusted record, collected once, used everywhere."""
 
     # Registered facts: changed only through a change request decided by the registry.
@@ -256,7 +256,7 @@ CHANGEABLE_FACTS = (
 )
 
 
-class ChangeRequest(models.Model):
+class ChangeRequest(ConcurrentTransitionMixin, models.Model):
     """A request to change registered facts, decided by a registry administrator."""
 
     organization = models.ForeignKey(
@@ -578,7 +578,7 @@ GRADE_OPEN = frozenset(
 )
 
 
-class GradeAssessment(models.Model):
+class GradeAssessment(ConcurrentTransitionMixin, models.Model):
     """One grade assessment of an organization, from request to expiry (DESIGN.md section 3)."""
 
     organization = models.ForeignKey(
