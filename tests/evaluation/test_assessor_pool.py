@@ -14,7 +14,7 @@ def test_joining_with_categories_records_them_and_an_audit_event(assessor):
     category = ServiceCategory.objects.get(code="elderly_care")
     profile = assessor_pool_join(user=assessor, categories=[category], actor=None)
     assert profile.categories.filter(code="elderly_care").exists()
-    event = AuditEvent.objects.filter(action=AuditAction.ASSESSOR_POOL_JOINED).last()
+    event = AuditEvent.objects.filter(action=AuditAction.ASSESSOR_POOL_JOINED).latest("sequence")
     assert event.details["user"] == "assessor"
 
 
