@@ -6,7 +6,7 @@ transition methods below, called by ``orgs_registry.services``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -194,6 +195,12 @@ class Organization(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.registration_date and self.registration_date > timezone.localdate():
+            raise ValidationError(
+                {"registration_date": _("The registration date cannot be in the future.")}
+            )
 
     def save(self, *args, **kwargs):
         self.kind = uscc_kind(self.uscc)
@@ -445,6 +452,12 @@ class Employment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} @ {self.organization}"
+
+    def clean(self) -> None:
+        if self.start_date and self.start_date > timezone.localdate() + timedelta(days=366):
+            raise ValidationError(
+                {"start_date": _("The start date is more than a year ahead.")}
+            )
 
     def is_current(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)

@@ -531,3 +531,15 @@ def test_a_roleless_user_joins_nothing_by_accident(db):
     user = make_user("someone", Role.AUDITOR)
     with pytest.raises(PermissionDenied):
         services.organization_register(user=user, name="x", uscc=uscc("70000012"))
+
+
+def test_a_registration_date_in_the_future_is_refused(registry_admin):
+    with pytest.raises(ValidationError) as error:
+        services.organization_create(
+            name="未来机构",
+            uscc=uscc("70000013"),
+            actor=registry_admin,
+            verified=True,
+            registration_date=date(2999, 1, 1),
+        )
+    assert "registration_date" in error.value.message_dict
