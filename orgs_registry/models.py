@@ -197,7 +197,9 @@ class Organization(ConcurrentTransitionMixin, models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.registration_date and self.registration_date > timezone.localdate():
+        # clean() runs even when the field itself failed to parse (then it is still text).
+        day = self.registration_date
+        if isinstance(day, date) and day > timezone.localdate():
             raise ValidationError(
                 {"registration_date": _("The registration date cannot be in the future.")}
             )
@@ -454,7 +456,8 @@ class Employment(models.Model):
         return f"{self.person} @ {self.organization}"
 
     def clean(self) -> None:
-        if self.start_date and self.start_date > timezone.localdate() + timedelta(days=366):
+        start = self.start_date
+        if isinstance(start, date) and start > timezone.localdate() + timedelta(days=366):
             raise ValidationError(
                 {"start_date": _("The start date is more than a year ahead.")}
             )
