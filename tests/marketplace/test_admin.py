@@ -29,6 +29,13 @@ def admin_client(superuser) -> Client:
         "marketplace/auditevent",
         "orgs_registry/organization",
         "orgs_registry/servicecategory",
+        "orgs_registry/person",
+        "orgs_registry/employment",
+        "orgs_registry/gradeassessment",
+        "orgs_registry/indicatorset",
+        "orgs_registry/changerequest",
+        "orgs_registry/creditentry",
+        "orgs_registry/creditmeasure",
         "evaluation/assessorprofile",
     ],
 )
@@ -84,3 +91,24 @@ def test_people_with_roles_do_not_get_into_the_admin(client_for, auditor):
     response = client_for(auditor).get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response.url
+
+
+def test_the_admin_masks_id_numbers(admin_client, org_admin, organization):
+    from datetime import date
+
+    from orgs_registry.identifiers import make_id_number
+    from orgs_registry.services import StaffInput, staff_add
+
+    number = make_id_number(region="500103", born=date(1980, 1, 2), sequence=3, male=True)
+    employment = staff_add(
+        organization=organization,
+        actor=org_admin,
+        data=StaffInput(name="王五", id_number=number, role="社工", start_date=date(2025, 1, 1)),
+    )
+    listing = admin_client.get("/admin/orgs_registry/person/").content.decode()
+    detail = admin_client.get(
+        f"/admin/orgs_registry/person/{employment.person_id}/change/"
+    ).content.decode()
+    for html in (listing, detail):
+        assert number not in html
+        assert employment.person.id_number_masked in html
