@@ -117,6 +117,7 @@ class AuditAction(models.TextChoices):
     GRADE_EXPIRED = "grade.expired", _("Grade expired")
     GRADE_DOWNGRADED = "grade.downgraded", _("Grade downgraded")
     GRADE_CANCELLED = "grade.cancelled", _("Grade cancelled")
+    GRADE_CUTOFFS_CHANGED = "grade.cutoffs_changed", _("Grade cut-offs changed")
     # orgs_registry: credit
     CREDIT_ENTRY_ADDED = "credit.entry_added", _("Put on a credit list")
     CREDIT_ENTRY_REMOVED = "credit.entry_removed", _("Removed from a credit list")

@@ -633,6 +633,31 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def indicator_set_cutoffs_set(
+    *, indicator_set: IndicatorSet, actor: User, cutoffs: Mapping[str, int]
+) -> IndicatorSet:
+    """Change the minimum points per grade [cfg]; past assessments keep their result."""
+    unknown = sorted(set(cutoffs) - set(GRADE_ORDER))
+    if unknown:
+        raise ValidationError({grade: _("Not a grade.") for grade in unknown}, code="unknown_grade")
+    with transaction.atomic():
+        indicator_set = _lock(indicator_set)
+        _require(permissions.can_administer_grades(actor))
+        before = indicator_set.cutoff_table()
+        indicator_set.cutoffs = {**before, **{g: int(v) for g, v in cutoffs.items()}}
+        problems = indicator_set.problems()
+        if problems:
+            raise ValidationError({"cutoffs": problems}, code="invalid_cutoffs")
+        indicator_set.save(update_fields=["cutoffs"])
+        audit_record(
+            action=AuditAction.GRADE_CUTOFFS_CHANGED,
+            actor=actor,
+            obj=indicator_set,
+            details={"before": before, "after": indicator_set.cutoffs},
+        )
+    return indicator_set
+
+
 def grade_request(*, organization: Organization, actor: User) -> GradeAssessment:
     """Ask for a grade assessment; refused with the reasons when not eligible."""
     with transaction.atomic():

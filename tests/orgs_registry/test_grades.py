@@ -410,3 +410,34 @@ def test_only_the_registry_administers_grades(confirmed, official, assessor, gra
     for actor in (official, assessor, graded_admin):
         with pytest.raises(PermissionDenied):
             services.grade_downgrade(assessment=confirmed, actor=actor, reason="x")
+
+
+def test_the_registry_changes_cutoffs_and_it_is_audited(registry_admin):
+    indicator_set = IndicatorSet.objects.get(kind="social_group", is_current=True)
+    services.indicator_set_cutoffs_set(
+        indicator_set=indicator_set, actor=registry_admin, cutoffs={"5A": 920}
+    )
+    indicator_set.refresh_from_db()
+    assert indicator_set.cutoff_table()["5A"] == 920
+    assert services.grade_for_score(Decimal("910"), indicator_set.cutoff_table()) == "4A"
+    event = AuditEvent.objects.get(action=AuditAction.GRADE_CUTOFFS_CHANGED)
+    assert event.details["before"]["5A"] == 900
+
+
+@pytest.mark.parametrize("cutoffs", [{"5A": 790}, {"1A": 1200}, {"6A": 950}, {"3A": 600}])
+def test_cutoffs_that_do_not_rise_are_refused(registry_admin, cutoffs):
+    indicator_set = IndicatorSet.objects.get(kind="social_group", is_current=True)
+    with pytest.raises(ValidationError):
+        services.indicator_set_cutoffs_set(
+            indicator_set=indicator_set, actor=registry_admin, cutoffs=cutoffs
+        )
+    indicator_set.refresh_from_db()
+    assert indicator_set.cutoff_table() == DEFAULT_CUTOFFS
+
+
+def test_only_the_registry_changes_cutoffs(official):
+    indicator_set = IndicatorSet.objects.get(kind="social_group", is_current=True)
+    with pytest.raises(PermissionDenied):
+        services.indicator_set_cutoffs_set(
+            indicator_set=indicator_set, actor=official, cutoffs={"5A": 950}
+        )
