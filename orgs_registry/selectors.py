@@ -418,3 +418,19 @@ def org_eligibility(organization: Organization, tender: Any = None) -> Eligibili
         failures.extend(extra_failures)
         warnings.extend(extra_warnings)
     return Eligibility(failures=failures, warnings=warnings)
+
+
+# --- Look-ups for the registry pages -----------------------------------------------------------
+def grade_assessor_choice_list() -> QuerySet[Any]:
+    """Active assessors a registry administrator may assign to a grade assessment."""
+    from marketplace.models import User
+
+    return User.objects.filter(role=Role.ASSESSOR, is_active=True).order_by("full_name", "username")
+
+
+def credit_entry_get(pk: Any) -> CreditEntry:
+    """One credit list entry (the lists are public), or 404."""
+    try:
+        return credit_entry_list().get(pk=pk)
+    except (CreditEntry.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
