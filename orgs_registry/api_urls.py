@@ -1,5 +1,30 @@
-"""Registry API v1 routes (organizations, staff, change requests, grades, credit records)."""
+"""Registry API v1 routes (organizations, staff, change requests, grades, credit records).
 
-from django.urls import path  # noqa: F401  (filled in by the API work)
+Resources are plural nouns; state changes are POST sub-resources (DESIGN.md section 7).
+"""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from orgs_registry import api
+
+# Path converters (not regular expressions): ids are integers in the URLs and the schema.
+router = SimpleRouter(use_regex_path=False)
+router.register("organizations", api.OrganizationViewSet, basename="organization")
+router.register(
+    "organizations/<int:organization_pk>/staff", api.StaffViewSet, basename="organization-staff"
+)
+router.register(
+    "organizations/<int:organization_pk>/change-requests",
+    api.OrganizationChangeRequestViewSet,
+    basename="organization-change-request",
+)
+router.register(
+    "organizations/<int:organization_pk>/credit-measures",
+    api.CreditMeasureViewSet,
+    basename="organization-credit-measure",
+)
+router.register("change-requests", api.ChangeRequestViewSet, basename="change-request")
+router.register("grades", api.GradeViewSet, basename="grade")
+router.register("credit-records", api.CreditRecordViewSet, basename="credit-record")
+
+urlpatterns = router.urls

@@ -434,3 +434,8 @@ def credit_entry_get(pk: Any) -> CreditEntry:
         return credit_entry_list().get(pk=pk)
     except (CreditEntry.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def credit_measure_list(*, organization: Organization) -> QuerySet[CreditMeasure]:
+    """An organization's rewards and penalties, newest first (public, like the credit lists)."""
+    return CreditMeasure.objects.filter(organization=organization).order_by("-decided_on", "-pk")
