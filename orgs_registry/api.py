@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django_filters.rest_framework import DjangoFilterBackend
+from django_fsm import TransitionNotAllowed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
@@ -661,6 +662,17 @@ class _RegistryViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "int"
     # Only the lists that declare a filter set use one.
     filter_backends: list[type] = []
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, TransitionNotAllowed):
+            # A service called in the wrong state (approving a decided request, confirming
+            # a grade twice): the model refuses the transition; that is a 400, not a bug.
+            state = getattr(exc.object, "get_status_display", lambda: "")()
+            message = _("This is not possible while the status is “%(status)s”.") % {
+                "status": state
+            }
+            exc = exceptions.ValidationError({"non_field_errors": [message]})
+        return super().handle_exception(exc)
 
     def _answer(
         self,
