@@ -9,7 +9,7 @@ grade assessments, exit) that are not the caller's are a 404, like what does not
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Choices
@@ -30,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from marketplace.api import ErrorSerializer
+from marketplace.models import User
 from orgs_registry import permissions, selectors, services
 from orgs_registry import roster_import as roster
 from orgs_registry.filters import CreditEntryFilter, OrganizationFilter
@@ -60,26 +61,30 @@ from orgs_registry.selectors import EligibilityIssue
 # --- Fields -----------------------------------------------------------------------------------
 
 
-def _enum_field(choices: type[Choices], name: str) -> type[serializers.ChoiceField]:
+class _EnumField(serializers.ChoiceField):
+    """A choice field over one ``TextChoices`` enum (see ``_enum_field``)."""
+
+    enum: type[Choices]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=self.enum.choices, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        # An unset choice is stored as "" and answered as null.
+        if value in ("", None):
+            return None
+        return super().to_representation(value)
+
+
+def _enum_field(choices: type[Choices], name: str) -> type[_EnumField]:
     """A choice field whose values are one named schema component.
 
     Several models have a ``status`` or a ``kind`` with different values; naming each set
     once keeps the OpenAPI enum names stable and the schema free of naming collisions.
     """
-
-    @extend_schema_field(serializers.ChoiceField(choices=choices.choices), component_name=name)
-    class EnumField(serializers.ChoiceField):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(choices=choices.choices, **kwargs)
-
-        def to_representation(self, value: Any) -> Any:
-            # An unset choice is stored as "" and answered as null.
-            if value in ("", None):
-                return None
-            return super().to_representation(value)
-
-    EnumField.__name__ = EnumField.__qualname__ = f"{name}Field"
-    return EnumField
+    field = type(f"{name}Field", (_EnumField,), {"enum": choices, "__module__": __name__})
+    schema = serializers.ChoiceField(choices=choices.choices)
+    return extend_schema_field(schema, component_name=name)(field)
 
 
 OrganizationKindField = _enum_field(OrganizationKind, "OrganizationKindEnum")
@@ -99,13 +104,12 @@ class OrganizationField(serializers.IntegerField):
 
     default_error_messages = {"does_not_exist": gettext_lazy("There is no such organization.")}
 
-    def to_internal_value(self, data: Any) -> Organization:
+    def to_internal_value(self, data: Any) -> Organization:  # type: ignore[override]
         pk = super().to_internal_value(data)
         try:
             return selectors.organization_get_for_user(self.context["request"].user, pk)
         except Http404:
             self.fail("does_not_exist")
-            raise  # unreachable: fail() raises
 
     def to_representation(self, value: Any) -> int:
         return int(value.pk if isinstance(value, Organization) else value)
@@ -132,7 +136,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
     status = OrganizationStatusField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     current_grade = GradeField(read_only=True, allow_null=True)
-    categories = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    categories: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
     funding_type = FundingTypeField(read_only=True)
     on_serious_list = serializers.BooleanField(read_only=True)
     phone = serializers.SerializerMethodField()
@@ -380,8 +386,12 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     changes = serializers.DictField(read_only=True)
     previous = serializers.DictField(read_only=True)
-    requested_by = serializers.StringRelatedField(read_only=True)
-    decided_by = serializers.StringRelatedField(read_only=True, allow_null=True)
+    requested_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        read_only=True
+    )
+    decided_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ChangeRequest
@@ -444,7 +454,9 @@ class GradeAssessmentSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     indicator_set_name = serializers.CharField(source="indicator_set", read_only=True)
-    assessor_name = serializers.StringRelatedField(source="assessor", read_only=True)
+    assessor_name: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        source="assessor", read_only=True
+    )
     proposed_grade = GradeField(read_only=True, allow_null=True)
     grade = GradeField(read_only=True, allow_null=True)
 
@@ -593,7 +605,8 @@ class CreditEntryCreateSerializer(serializers.Serializer):
     organization = OrganizationField()
     credit_list = CreditListField()
     reason = serializers.CharField()
-    source = serializers.CharField(
+    # Declared fields leave the class namespace; "source" does not shadow Field.source.
+    source = serializers.CharField(  # type: ignore[assignment]
         help_text=gettext_lazy("The deciding authority and document number.")
     )
     listed_on = serializers.DateField()
@@ -662,6 +675,12 @@ class _RegistryViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "int"
     # Only the lists that declare a filter set use one.
     filter_backends: list[type] = []
+
+    @property
+    def user(self) -> User:
+        """The caller. Every write requires a signed-in user; reads pass anonymous callers
+        on to selectors, which accept any user."""
+        return cast("User", self.request.user)
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, TransitionNotAllowed):
@@ -738,7 +757,7 @@ class OrganizationViewSet(_RegistryViewSet):
         responses={201: OrganizationSerializer, **_errors(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
-        user = request.user
+        user = self.user
         verified = permissions.can_create_verified_organization(user)
         _allow(verified or permissions.can_register_organization(user))
         facts = _input(OrganizationCreateSerializer, request)
@@ -761,10 +780,10 @@ class OrganizationViewSet(_RegistryViewSet):
     )
     def partial_update(self, request: Request, pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_edit_organization_profile(request.user, organization))
+        _allow(permissions.can_edit_organization_profile(self.user, organization))
         profile = _input(OrganizationProfileSerializer, request)
         organization = services.organization_profile_update(
-            organization=organization, actor=request.user, **profile
+            organization=organization, actor=self.user, **profile
         )
         return self._organization_answer(organization)
 
@@ -776,8 +795,8 @@ class OrganizationViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_verify_organization(request.user, organization))
-        organization = services.organization_verify(organization=organization, actor=request.user)
+        _allow(permissions.can_verify_organization(self.user, organization))
+        organization = services.organization_verify(organization=organization, actor=self.user)
         return self._organization_answer(organization)
 
     @extend_schema(
@@ -788,10 +807,10 @@ class OrganizationViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_verify_organization(request.user, organization))
+        _allow(permissions.can_verify_organization(self.user, organization))
         data = _input(ReasonSerializer, request)
         organization = services.organization_reject(
-            organization=organization, actor=request.user, reason=data["reason"]
+            organization=organization, actor=self.user, reason=data["reason"]
         )
         return self._organization_answer(organization)
 
@@ -803,10 +822,10 @@ class OrganizationViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def resubmit(self, request: Request, pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_resubmit_organization(request.user, organization))
+        _allow(permissions.can_resubmit_organization(self.user, organization))
         facts = _input(OrganizationResubmitSerializer, request)
         organization = services.organization_resubmit(
-            organization=organization, actor=request.user, **facts
+            organization=organization, actor=self.user, **facts
         )
         return self._organization_answer(organization)
 
@@ -823,12 +842,12 @@ class OrganizationViewSet(_RegistryViewSet):
     def deregistration(self, request: Request, pk: int) -> Response:
         organization = self._managed()
         _allow(
-            permissions.can_order_deregistration(request.user, organization)
-            or permissions.can_request_deregistration(request.user, organization)
+            permissions.can_order_deregistration(self.user, organization)
+            or permissions.can_request_deregistration(self.user, organization)
         )
         data = _input(ReasonSerializer, request)
         organization = services.organization_deregistration_start(
-            organization=organization, actor=request.user, reason=data["reason"]
+            organization=organization, actor=self.user, reason=data["reason"]
         )
         return self._organization_answer(organization)
 
@@ -840,7 +859,7 @@ class OrganizationViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"], url_path="deregistration/withdraw")
     def deregistration_withdraw(self, request: Request, pk: int) -> Response:
         organization = services.organization_deregistration_withdraw(
-            organization=self._managed(), actor=request.user
+            organization=self._managed(), actor=self.user
         )
         return self._organization_answer(organization)
 
@@ -853,7 +872,7 @@ class OrganizationViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"], url_path="deregistration/complete")
     def deregistration_complete(self, request: Request, pk: int) -> Response:
         organization = services.organization_deregistration_complete(
-            organization=self._managed(), actor=request.user
+            organization=self._managed(), actor=self.user
         )
         return self._organization_answer(organization)
 
@@ -924,7 +943,7 @@ class StaffViewSet(_OrganizationChildViewSet):
         organization = self._managed()
         return self._page(
             RosterEntrySerializer,
-            selectors.staff_list_for_user(request.user, organization),
+            selectors.staff_list_for_user(self.user, organization),
             show_id_numbers=self._show_id_numbers(organization),
         )
 
@@ -935,11 +954,11 @@ class StaffViewSet(_OrganizationChildViewSet):
     )
     def create(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_manage_roster(request.user, organization))
+        _allow(permissions.can_manage_roster(self.user, organization))
         data = _input(StaffCreateSerializer, request)
         employment = services.staff_add(
             organization=organization,
-            actor=request.user,
+            actor=self.user,
             data=services.StaffInput(**data),
         )
         return self._answer(
@@ -969,14 +988,14 @@ class StaffViewSet(_OrganizationChildViewSet):
     def partial_update(self, request: Request, organization_pk: int, person_id: int) -> Response:
         organization = self._managed()
         person = self._person(organization)
-        _allow(permissions.can_manage_roster(request.user, organization))
+        _allow(permissions.can_manage_roster(self.user, organization))
         changes = _input(StaffUpdateSerializer, request)
         reopen = "end_date" in changes and changes["end_date"] is None
         if reopen:
             del changes["end_date"]
         services.staff_update(
             employment=_current_employment(person),
-            actor=request.user,
+            actor=self.user,
             clear_end_date=reopen,
             **changes,
         )
@@ -995,10 +1014,10 @@ class StaffViewSet(_OrganizationChildViewSet):
     def qualifications(self, request: Request, organization_pk: int, person_id: int) -> Response:
         organization = self._managed()
         person = self._person(organization)
-        _allow(permissions.can_manage_roster(request.user, organization))
+        _allow(permissions.can_manage_roster(self.user, organization))
         data = _input(QualificationCreateSerializer, request)
         qualification = services.staff_qualification_record(
-            organization=organization, person=person, actor=request.user, **data
+            organization=organization, person=person, actor=self.user, **data
         )
         return self._answer(QualificationSerializer, qualification, status=201)
 
@@ -1020,11 +1039,11 @@ class StaffViewSet(_OrganizationChildViewSet):
     )
     def import_roster(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_manage_roster(request.user, organization))
+        _allow(permissions.can_manage_roster(self.user, organization))
         data = _input(RosterUploadSerializer, request)
         try:
             result = roster.roster_import(
-                organization=organization, actor=request.user, upload=data["file"]
+                organization=organization, actor=self.user, upload=data["file"]
             )
         except roster.RosterImportError as exc:
             rows = [str(problem) for problem in exc.problems]
@@ -1060,7 +1079,7 @@ class OrganizationChangeRequestViewSet(_OrganizationChildViewSet):
     )
     def list(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        requests = selectors.change_request_list_for_user(request.user)
+        requests = selectors.change_request_list_for_user(self.user)
         return self._page(ChangeRequestSerializer, requests.filter(organization=organization))
 
     @extend_schema(
@@ -1070,10 +1089,10 @@ class OrganizationChangeRequestViewSet(_OrganizationChildViewSet):
     )
     def create(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_request_change(request.user, organization))
+        _allow(permissions.can_request_change(self.user, organization))
         data = _input(ChangeRequestCreateSerializer, request)
         change_request = services.change_request_create(
-            organization=organization, actor=request.user, **data
+            organization=organization, actor=self.user, **data
         )
         return self._answer(ChangeRequestSerializer, change_request, status=201)
 
@@ -1093,10 +1112,10 @@ class ChangeRequestViewSet(_RegistryViewSet):
 
     def _decide(self, request: Request, *, approve: bool) -> Response:
         change_request = self._change_request()
-        _allow(permissions.can_decide_change_request(request.user, change_request))
+        _allow(permissions.can_decide_change_request(self.user, change_request))
         data = _input(DecisionSerializer, request)
         change_request = services.change_request_decide(
-            change_request=change_request, actor=request.user, approve=approve, note=data["note"]
+            change_request=change_request, actor=self.user, approve=approve, note=data["note"]
         )
         return self._answer(ChangeRequestSerializer, change_request)
 
@@ -1160,8 +1179,8 @@ class GradeViewSet(_RegistryViewSet):
     )
     def create(self, request: Request) -> Response:
         data = _input(GradeRequestSerializer, request)
-        _allow(permissions.can_request_grade(request.user, data["organization"]))
-        assessment = services.grade_request(organization=data["organization"], actor=request.user)
+        _allow(permissions.can_request_grade(self.user, data["organization"]))
+        assessment = services.grade_request(organization=data["organization"], actor=self.user)
         return self._answer(GradeAssessmentDetailSerializer, assessment, status=201)
 
     @extend_schema(
@@ -1179,12 +1198,10 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(request.user, assessment))
+        _allow(permissions.can_administer_grades(self.user, assessment))
         data = _input(GradeAssignSerializer, request)
         return self._done(
-            services.grade_assign(
-                assessment=assessment, actor=request.user, assessor=data["assessor"]
-            )
+            services.grade_assign(assessment=assessment, actor=self.user, assessor=data["assessor"])
         )
 
     @extend_schema(
@@ -1195,12 +1212,12 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["put"])
     def scores(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_score_grade(request.user, assessment))
+        _allow(permissions.can_score_grade(self.user, assessment))
         data = _input(GradeScoresSerializer, request)
         return self._done(
             services.grade_scores_save(
                 assessment=assessment,
-                actor=request.user,
+                actor=self.user,
                 scores=_scores(data["scores"]),
                 comment=data.get("comment"),
             )
@@ -1213,7 +1230,7 @@ class GradeViewSet(_RegistryViewSet):
     )
     @action(detail=True, methods=["post"])
     def propose(self, request: Request, pk: int) -> Response:
-        return self._done(services.grade_propose(assessment=self._assessment(), actor=request.user))
+        return self._done(services.grade_propose(assessment=self._assessment(), actor=self.user))
 
     @extend_schema(
         summary="Put the result on public notice",
@@ -1223,10 +1240,10 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def publicize(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(request.user, assessment))
+        _allow(permissions.can_administer_grades(self.user, assessment))
         data = _input(GradePublicizeSerializer, request)
         return self._done(
-            services.grade_publicize(assessment=assessment, actor=request.user, days=data["days"])
+            services.grade_publicize(assessment=assessment, actor=self.user, days=data["days"])
         )
 
     @extend_schema(
@@ -1237,11 +1254,11 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"], url_path="review-request")
     def review_request(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_request_grade_review(request.user, assessment))
+        _allow(permissions.can_request_grade_review(self.user, assessment))
         data = _input(ReasonSerializer, request)
         return self._done(
             services.grade_review_request(
-                assessment=assessment, actor=request.user, reason=data["reason"]
+                assessment=assessment, actor=self.user, reason=data["reason"]
             )
         )
 
@@ -1253,12 +1270,12 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(request.user, assessment))
+        _allow(permissions.can_administer_grades(self.user, assessment))
         data = _input(GradeReviewSerializer, request)
         return self._done(
             services.grade_review_conclude(
                 assessment=assessment,
-                actor=request.user,
+                actor=self.user,
                 conclusion=data["conclusion"],
                 scores=_scores(data.get("scores") or []) or None,
             )
@@ -1271,7 +1288,7 @@ class GradeViewSet(_RegistryViewSet):
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: int) -> Response:
-        return self._done(services.grade_confirm(assessment=self._assessment(), actor=request.user))
+        return self._done(services.grade_confirm(assessment=self._assessment(), actor=self.user))
 
     @extend_schema(
         summary="Lower the grade one level",
@@ -1281,12 +1298,10 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def downgrade(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(request.user, assessment))
+        _allow(permissions.can_administer_grades(self.user, assessment))
         data = _input(ReasonSerializer, request)
         return self._done(
-            services.grade_downgrade(
-                assessment=assessment, actor=request.user, reason=data["reason"]
-            )
+            services.grade_downgrade(assessment=assessment, actor=self.user, reason=data["reason"])
         )
 
     @extend_schema(
@@ -1297,10 +1312,10 @@ class GradeViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(request.user, assessment))
+        _allow(permissions.can_administer_grades(self.user, assessment))
         data = _input(ReasonSerializer, request)
         return self._done(
-            services.grade_cancel(assessment=assessment, actor=request.user, reason=data["reason"])
+            services.grade_cancel(assessment=assessment, actor=self.user, reason=data["reason"])
         )
 
 
@@ -1328,9 +1343,9 @@ class CreditRecordViewSet(_RegistryViewSet):
         responses={201: CreditEntrySerializer, **_errors(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
-        _allow(permissions.can_manage_credit(request.user))
+        _allow(permissions.can_manage_credit(self.user))
         data = _input(CreditEntryCreateSerializer, request)
-        entry = services.credit_entry_add(actor=request.user, **data)
+        entry = services.credit_entry_add(actor=self.user, **data)
         return self._answer(CreditEntrySerializer, entry, status=201)
 
     @extend_schema(
@@ -1349,9 +1364,9 @@ class CreditRecordViewSet(_RegistryViewSet):
     @action(detail=True, methods=["post"])
     def remove(self, request: Request, pk: int) -> Response:
         entry = selectors.credit_entry_get(pk)
-        _allow(permissions.can_manage_credit(request.user, entry.organization))
+        _allow(permissions.can_manage_credit(self.user, entry.organization))
         data = _input(CreditEntryRemoveSerializer, request)
-        entry = services.credit_entry_remove(entry=entry, actor=request.user, **data)
+        entry = services.credit_entry_remove(entry=entry, actor=self.user, **data)
         return self._answer(CreditEntrySerializer, entry)
 
 
@@ -1379,7 +1394,7 @@ class CreditMeasureViewSet(_OrganizationChildViewSet):
     )
     def create(self, request: Request, organization_pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_manage_credit(request.user, organization))
+        _allow(permissions.can_manage_credit(self.user, organization))
         data = _input(CreditMeasureCreateSerializer, request)
-        measure = services.credit_measure_add(organization=organization, actor=request.user, **data)
+        measure = services.credit_measure_add(organization=organization, actor=self.user, **data)
         return self._answer(CreditMeasureSerializer, measure, status=201)
