@@ -160,6 +160,9 @@ class RegistrationWithAccountForm(OrganizationFactsForm):
     )
 
     ACCOUNT_FIELDS = ("username", "full_name", "account_email", "password1", "password2")
+    # organization_register_with_account() takes ``email`` for the account, so the
+    # organization's own e-mail is added afterwards on its contact page.
+    email = None
     # The account service names the password "password".
     FIELD_MAP = {"password": "password1"}
 

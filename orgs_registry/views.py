@@ -29,12 +29,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_fsm import can_proceed
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from marketplace.models import Role
 from marketplace.permissions import has_role
 from orgs_registry import forms, permissions, selectors, services
-from orgs_registry import roster_import as roster_importing
 from orgs_registry.dashboard import GRADE_WAITING_FOR_REGISTRY
 from orgs_registry.exit import open_commitments
 from orgs_registry.filters import CreditEntryFilter, OrganizationFilter
@@ -47,27 +46,28 @@ from orgs_registry.models import (
     GradeAssessmentStatus,
     Organization,
 )
+from orgs_registry.roster_import import COLUMNS as ROSTER_COLUMNS
+from orgs_registry.roster_import import RosterImportError, roster_import
 
 DIRECTORY_PAGE_SIZE = 30
 ROSTER_PAGE_SIZE = 50
 LIST_PAGE_SIZE = 30
-ROSTER_TEMPLATE_COLUMNS = (
-    "name",
-    "id_number",
-    "role",
-    "weekly_hours",
-    "start_date",
-    "end_date",
-    "phone",
-    "qualification",
-    "certificate_number",
-    "certified_on",
-)
+# The importer also accepts the Chinese headers; the template names columns by code.
+ROSTER_TEMPLATE_COLUMNS = tuple(ROSTER_COLUMNS)
 # States in which the organization sees its assessment's scores: once the assessor has
 # proposed a result, not while the scoring is still a draft.
 SCORES_HIDDEN_FROM_ORGANIZATION = frozenset(
     {GradeAssessmentStatus.REQUESTED, GradeAssessmentStatus.ASSESSING}
 )
+# Which entry of the grade page's ``can`` shows each action's form.
+ACTION_PERMISSION = {
+    "assign": "assign",
+    "publicize": "publicize",
+    "conclude": "conclude_review",
+    "downgrade": "downgrade",
+    "cancel": "cancel",
+    "review": "request_review",
+}
 GRADE_STATUS_FILTERS = [
     ("waiting", gettext_lazy("Waiting for the registry")),
     *GradeAssessmentStatus.choices,
@@ -97,6 +97,17 @@ def _posted(request: HttpRequest) -> Any:
 def _require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied
+
+
+def _refusal(exc: ValidationError | TransitionNotAllowed) -> ValidationError:
+    """A transition refused by the model (a decision taken twice) as a form error."""
+    if isinstance(exc, ValidationError):
+        return exc
+    state = getattr(exc.object, "get_status_display", lambda: "")()
+    return ValidationError(
+        _("This is not possible while the status is “%(status)s”.") % {"status": state},
+        code="invalid_state",
+    )
 
 
 def _form_page(
@@ -630,10 +641,10 @@ def roster_upload(request: HttpRequest, pk: int) -> HttpResponse:
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            result = roster_importing.roster_import(
+            result = roster_import(
                 organization=organization, actor=request.user, upload=form.cleaned_data["file"]
             )
-        except roster_importing.RosterImportError as exc:
+        except RosterImportError as exc:
             problems = [str(problem) for problem in exc.problems]
             form.add_error(
                 None,
@@ -799,6 +810,12 @@ def _grade_page(
         "cancel": administer and can_proceed(assessment.cancel),
     }
     bound = action_forms or {}
+    # A refused action whose form is no longer shown (the state moved on meanwhile) still
+    # says why, at the top of the page.
+    action_errors = list(action_errors)
+    for name, form in bound.items():
+        if not can[ACTION_PERMISSION[name]]:
+            action_errors.extend(str(error) for error in form.non_field_errors())
     action = {
         "assign": bound.get("assign") or forms.AssignAssessorForm(prefix="assign"),
         "publicize": bound.get("publicize") or forms.PublicizeForm(prefix="publicize"),
@@ -824,7 +841,7 @@ def _grade_page(
         "cutoffs": sorted(cutoffs.items(), key=lambda item: -item[1]),
         "propose_errors": list(propose_errors),
         "action": action,
-        "action_errors": list(action_errors),
+        "action_errors": action_errors,
         "conclude_rows": _score_groups(assessment, action["conclude"])
         if can["conclude_review"]
         else [],
@@ -899,8 +916,8 @@ def _grade_action(
     if form.is_valid():
         try:
             call(assessment, form)
-        except ValidationError as exc:
-            forms.add_service_errors(form, exc, getattr(form, "field_map", None))
+        except (ValidationError, TransitionNotAllowed) as exc:
+            forms.add_service_errors(form, _refusal(exc), getattr(form, "field_map", None))
         else:
             messages.success(request, done)
             return redirect("orgs_registry:grade_detail", pk=assessment.pk)
@@ -984,8 +1001,8 @@ def grade_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = selectors.grade_assessment_get_for_user(request.user, pk)
     try:
         assessment = services.grade_confirm(assessment=assessment, actor=request.user)
-    except ValidationError as exc:
-        return _grade_page(request, assessment, action_errors=exc.messages)
+    except (ValidationError, TransitionNotAllowed) as exc:
+        return _grade_page(request, assessment, action_errors=_refusal(exc).messages)
     messages.success(
         request,
         _("Grade %(grade)s confirmed, valid until %(day)s.")
@@ -1197,8 +1214,8 @@ def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 approve=approve,
                 note=form.cleaned_data["note"],
             )
-        except ValidationError as exc:
-            forms.add_service_errors(form, exc)
+        except (ValidationError, TransitionNotAllowed) as exc:
+            forms.add_service_errors(form, _refusal(exc))
         else:
             messages.success(
                 request,
