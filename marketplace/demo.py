@@ -1,7 +1,8 @@
 """The demo street office (DESIGN.md section 8): accounts for every role and their organizations.
 
 Running it again changes nothing: every object is looked up before it is created.
-All data is synthetic.
+All data is synthetic. The registry's part (about thirty organizations with rosters,
+grades and credit records) lives in ``orgs_registry.demo``.
 """
 
 from __future__ import annotations
@@ -13,25 +14,11 @@ from django.db import transaction
 from evaluation.services import assessor_pool_join
 from marketplace.models import Role, User
 from marketplace.services import user_create
-from orgs_registry.identifiers import make_uscc
+from orgs_registry import demo as registry_demo
 from orgs_registry.models import Organization
-from orgs_registry.services import organization_create
 
 DEMO_PASSWORD = "jfb-demo-2026"  # noqa: S105  (published in the README on purpose)
-REGION = "500103"  # 渝中区
-
-
-@dataclass(frozen=True)
-class DemoOrganization:
-    key: str
-    name: str
-    category: str  # USCC position 2: 1 social group, 2 social service agency, 3 foundation
-    body: str
-    verified: bool = True
-
-    @property
-    def uscc(self) -> str:
-        return make_uscc(authority="5", category=self.category, region=REGION, org_body=self.body)
+REGION = registry_demo.REGION  # 渝中区
 
 
 @dataclass(frozen=True)
@@ -39,17 +26,9 @@ class DemoAccount:
     username: str
     role: Role
     full_name: str
-    organization: str = ""  # DemoOrganization.key
+    organization: str = ""  # orgs_registry.demo.DemoOrg.key
     note: str = ""
 
-
-ORGANIZATIONS = [
-    DemoOrganization("sunshine", "渝中区解放碑阳光社会工作服务中心", "2", "50310001"),
-    DemoOrganization("eldercare", "渝中区夕阳红居家养老服务中心", "2", "50310002"),
-    DemoOrganization("volunteers", "解放碑街道志愿者协会", "1", "50310003"),
-    DemoOrganization("youth", "重庆市渝中区青少年发展基金会", "3", "50310004"),
-    DemoOrganization("heart", "渝中区心语心理咨询服务中心", "2", "50310005", verified=False),
-]
 
 ACCOUNTS = [
     DemoAccount("org_admin", Role.ORG_ADMIN, "张晓明", "sunshine", "阳光社工 administrator"),
@@ -65,47 +44,66 @@ ACCOUNTS = [
 
 
 def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
-    """Create whatever part of the demo is missing and return the demo accounts."""
+    """Create whatever part of the demo is missing and return the demo accounts.
+
+    The accounts of ``ACCOUNTS`` come first, then the administrators of the other
+    demo organizations (same password).
+    """
     with transaction.atomic():
-        organizations = {demo.key: _organization(demo) for demo in ORGANIZATIONS}
+        # The street office's and the registry's people first: the registry registers
+        # the verified organizations, which the organizations' accounts then join.
+        users = {
+            account.username: _account(account, organization=None)
+            for account in ACCOUNTS
+            if not account.organization
+        }
+        organizations = registry_demo.organizations_seed(registry=users["registry"], scale=scale)
         for account in ACCOUNTS:
-            if User.objects.filter(username=account.username).exists():
-                continue
-            user = user_create(
-                username=account.username,
-                role=account.role,
-                password=DEMO_PASSWORD,
-                actor=None,
-                organization=organizations.get(account.organization),
-                email=f"{account.username}@demo.jiefangbei.example.cn",
-                full_name=account.full_name,
-            )
-            if account.role == Role.ASSESSOR:
-                assessor_pool_join(user=user, categories=[], actor=None, agency="重庆市评估中心")
-        for demo in _scaled_organizations(scale):
-            _organization(demo)
-    return ACCOUNTS
-
-
-def _scaled_organizations(scale: int) -> list[DemoOrganization]:
-    """Extra generated organizations for ``--scale N`` (N times the base set in all)."""
-    extra = []
-    for copy in range(1, scale):
-        for index, demo in enumerate(ORGANIZATIONS):
-            number = copy * len(ORGANIZATIONS) + index
-            extra.append(
-                DemoOrganization(
-                    key=f"{demo.key}-{copy}",
-                    name=f"{demo.name}（第{copy + 1}分中心）",
-                    category=demo.category,
-                    body=f"6{number:07d}",
+            if account.organization:
+                users[account.username] = _account(
+                    account, organization=organizations[account.organization]
                 )
-            )
-    return extra
+        admins = {
+            account.organization: users[account.username]
+            for account in ACCOUNTS
+            if account.role == Role.ORG_ADMIN
+        }
+        registry_demo.registry_seed(
+            organizations=organizations,
+            registry=users["registry"],
+            assessor=users["assessor"],
+            admins=admins,
+            password=DEMO_PASSWORD,
+            scale=scale,
+        )
+        others = [
+            _admin_account(demo, organizations[demo.key])
+            for demo in registry_demo.demo_organizations(scale)
+            if demo.key not in admins
+        ]
+    return [*ACCOUNTS, *others]
 
 
-def _organization(demo: DemoOrganization) -> Organization:
-    existing = Organization.objects.filter(uscc=demo.uscc).first()
+def _account(account: DemoAccount, *, organization: Organization | None) -> User:
+    existing = User.objects.filter(username=account.username).first()
     if existing is not None:
         return existing
-    return organization_create(name=demo.name, uscc=demo.uscc, actor=None, verified=demo.verified)
+    user = user_create(
+        username=account.username,
+        role=account.role,
+        password=DEMO_PASSWORD,
+        actor=None,
+        organization=organization,
+        email=f"{account.username}@{registry_demo.DEMO_EMAIL_DOMAIN}",
+        full_name=account.full_name,
+    )
+    if account.role == Role.ASSESSOR:
+        assessor_pool_join(user=user, categories=[], actor=None, agency="重庆市评估中心")
+    return user
+
+
+def _admin_account(demo: registry_demo.DemoOrg, organization: Organization) -> DemoAccount:
+    user = User.objects.get(username=demo.admin_username)
+    return DemoAccount(
+        user.username, Role.ORG_ADMIN, user.full_name, demo.key, note=organization.name
+    )
