@@ -37,7 +37,10 @@ class Command(BaseCommand):
             )
         accounts = seed_demo(scale=options["scale"])
         self.stdout.write(self.style.SUCCESS("Demo data ready. Demo accounts:"))
-        self.stdout.write(f"  {'username':<14} {'role':<16} note")
+        width = max(len(account.username) for account in accounts)
+        self.stdout.write(f"  {'username':<{width}} {'role':<16} note")
         for account in accounts:
-            self.stdout.write(f"  {account.username:<14} {account.role.value:<16} {account.note}")
+            self.stdout.write(
+                f"  {account.username:<{width}} {account.role.value:<16} {account.note}"
+            )
         self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
