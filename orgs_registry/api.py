@@ -228,7 +228,23 @@ class OrganizationResubmitSerializer(OrganizationFactsSerializer):
     uscc = serializers.CharField(required=False)
 
 
-class OrganizationProfileSerializer(serializers.Serializer):
+class _OnlyKnownFields(serializers.Serializer):
+    """Refuses fields it does not know, so that a change it cannot make is not silently lost.
+
+    (A PATCH of ``name`` must not answer 200: registered facts change only by a change
+    request.)
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {field: _("This field cannot be set here.") for field in unknown}
+            )
+        return attrs
+
+
+class OrganizationProfileSerializer(_OnlyKnownFields):
     """What the organization keeps itself, without a registry decision."""
 
     phone = serializers.CharField(required=False, allow_blank=True)
@@ -354,11 +370,12 @@ class StaffCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(required=False, allow_blank=True)
 
 
-class StaffUpdateSerializer(serializers.Serializer):
+class StaffUpdateSerializer(_OnlyKnownFields):
     """Changes to the person's current employment here; ``end_date: null`` reopens it."""
 
     role = serializers.CharField(required=False)
     weekly_hours = serializers.DecimalField(max_digits=4, decimal_places=1, required=False)
+    start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False, allow_null=True)
 
 

@@ -399,11 +399,16 @@ def test_the_org_admin_updates_the_contact_profile(client_for, org_admin, organi
 
 
 def test_registered_facts_are_not_changed_by_a_profile_update(client_for, org_admin, organization):
-    response = patch(client_for(org_admin), f"{ORGS}{organization.pk}/", {"name": "新名字"})
-    # Unknown fields are ignored by the profile: the name changes only by a change request.
-    assert response.status_code == 200
+    response = patch(
+        client_for(org_admin),
+        f"{ORGS}{organization.pk}/",
+        {"name": "新名字", "phone": "13800001234"},
+    )
+    # The name changes only by a change request: refused, and nothing else is saved either.
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["name"]
     organization.refresh_from_db()
-    assert organization.name != "新名字"
+    assert (organization.name, organization.phone) == ("阳光社会工作服务中心", "")
 
 
 def test_a_bad_phone_is_a_400_and_nothing_changes(client_for, org_admin, organization):

@@ -370,6 +370,18 @@ def test_bad_hours_are_a_400_naming_the_field(client_for, org_admin, organizatio
     assert list(response.json()["fields"]) == ["weekly_hours"]
 
 
+def test_the_person_cannot_be_renamed_through_the_roster(
+    client_for, org_admin, organization, roster
+):
+    response = patch(
+        client_for(org_admin), staff_url(organization, roster.person_id), {"name": "改名"}
+    )
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["name"]
+    roster.person.refresh_from_db()
+    assert roster.person.name == "李四"
+
+
 def test_a_member_cannot_change_the_roster(client_for, org_member, organization, roster):
     response = patch(
         client_for(org_member), staff_url(organization, roster.person_id), {"role": "x"}
