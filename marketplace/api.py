@@ -11,6 +11,8 @@ from django.db import transaction
 from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django_fsm import ConcurrentTransition
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
@@ -36,6 +38,14 @@ ErrorSerializer = inline_serializer(
         "fields": serializers.DictField(),
     },
 )
+
+
+class Conflict(exceptions.APIException):
+    """Someone else changed the object's state between reading and writing it."""
+
+    status_code = 409
+    default_detail = _lazy("The object changed meanwhile; reload it and try again.")
+    default_code = "conflict"
 
 
 def _error_code(exc: exceptions.APIException) -> str:
@@ -70,6 +80,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             exc = exceptions.ValidationError(detail={"non_field_errors": exc.messages})
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, ConcurrentTransition):
+        exc = Conflict()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 

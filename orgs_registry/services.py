@@ -22,11 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from marketplace.audit import audit_record
+from marketplace.fsm import fire
 from marketplace.models import AuditAction, Role, User
 from marketplace.services import user_create, user_role_assign
 from orgs_registry import permissions
 from orgs_registry.exit import open_commitments
-from orgs_registry.identifiers import validate_id_number, validate_uscc
+from orgs_registry.identifiers import validate_id_number, validate_phone, validate_uscc
 from orgs_registry.models import (
     CHANGEABLE_FACTS,
     GRADE_IN_FORCE,
@@ -97,6 +98,9 @@ def organization_create(
 ) -> Organization:
     """Register an organization; ``verified`` creates it active (registry administrators).
 
+    ``actor=None`` is the system itself (management commands, the demo); every page and
+    API call passes the signed-in user, whose permission is checked.
+
     ``facts`` are the other registered and contact facts (``legal_representative``,
     ``address``, ``registration_date``, ``phone``, ``categories``...).
     Raises ``ValidationError`` for an invalid or already registered code.
@@ -109,7 +113,7 @@ def organization_create(
         _apply_facts(organization, {"name": name, "uscc": uscc, **facts})
         _validated(organization)
         if verified:
-            organization.activate()
+            fire(organization, "activate")
             organization.verified_at = timezone.now()
             organization.verified_by = actor
         organization.save()
@@ -175,7 +179,7 @@ def organization_verify(*, organization: Organization, actor: User) -> Organizat
         organization = _lock(organization)
         _require(permissions.can_verify_organization(actor, organization))
         before = organization.status
-        organization.activate()
+        fire(organization, "activate")
         organization.verified_at = timezone.now()
         organization.verified_by = actor
         organization.rejection_reason = ""
@@ -197,7 +201,7 @@ def organization_reject(*, organization: Organization, actor: User, reason: str)
         organization = _lock(organization)
         _require(permissions.can_verify_organization(actor, organization))
         before = organization.status
-        organization.reject()
+        fire(organization, "reject")
         organization.rejection_reason = reason.strip()
         organization.save()
         audit_record(
@@ -220,7 +224,7 @@ def organization_resubmit(*, organization: Organization, actor: User, **facts: A
         before = organization.status
         _apply_facts(organization, facts)
         _validated(organization)
-        organization.resubmit()
+        fire(organization, "resubmit")
         organization.save()
         if categories is not None:
             organization.categories.set(categories)
@@ -338,9 +342,9 @@ def change_request_decide(
             _apply_facts(organization, change_request.changes)
             _validated(organization)
             organization.save()
-            change_request.approve()
+            fire(change_request, "approve")
         else:
-            change_request.reject()
+            fire(change_request, "reject")
         change_request.decided_by = actor
         change_request.decided_at = timezone.now()
         change_request.decision_note = note.strip()
@@ -421,7 +425,7 @@ def organization_deregistration_complete(
                 code="open_commitments",
             )
         before = organization.status
-        organization.deregister()
+        fire(organization, "deregister")
         organization.deregistered_at = timezone.now()
         organization.save()
         audit_record(
@@ -466,6 +470,12 @@ def _person_for(data: StaffInput) -> tuple[Person, bool]:
     name = normalize_person_name(data.name)
     if not name:
         raise ValidationError({"name": _("The name is required.")}, code="required")
+    phone = data.phone.strip()
+    if phone:
+        try:
+            phone = validate_phone(phone)
+        except ValueError as exc:
+            raise ValidationError({"phone": str(exc)}, code="invalid_phone") from exc
     person = Person.objects.select_for_update().filter(id_number=number).first()
     if person is not None:
         if normalize_person_name(person.name) != name:
@@ -473,8 +483,12 @@ def _person_for(data: StaffInput) -> tuple[Person, bool]:
                 {"name": _("The name does not match the record for this ID number.")},
                 code="name_mismatch",
             )
+        if phone and not person.phone:
+            # Collected once: a number given later fills the gap, it never overwrites.
+            person.phone = phone
+            person.save(update_fields=["phone"])
         return person, False
-    person = Person(name=name, id_number=number, phone=data.phone.strip())
+    person = Person(name=name, id_number=number, phone=phone)
     person.full_clean(exclude=["birth_date", "sex"])
     try:
         with transaction.atomic():
@@ -537,6 +551,7 @@ def staff_add(*, organization: Organization, actor: User, data: StaffInput) -> E
                 "person": person.pk,
                 "role": employment.role,
                 "qualification": data.qualification or None,
+                "certificate_number": data.certificate_number or None,
             },
         )
     return employment
@@ -693,7 +708,7 @@ def grade_assign(*, assessment: GradeAssessment, actor: User, assessor: User) ->
         assessment = _lock(assessment)
         _require(permissions.can_administer_grades(actor, assessment))
         before = assessment.status
-        assessment.assign()
+        fire(assessment, "assign")
         assessment.assessor = assessor
         assessment.save()
         audit_record(
@@ -783,7 +798,7 @@ def grade_propose(*, assessment: GradeAssessment, actor: User) -> GradeAssessmen
         assessment.proposed_grade = grade_for_score(
             assessment.total_score, assessment.indicator_set.cutoff_table()
         )
-        assessment.propose()
+        fire(assessment, "propose")
         assessment.save()
         audit_record(
             action=AuditAction.GRADE_PROPOSED,
@@ -809,7 +824,7 @@ def grade_publicize(
         assessment = _lock(assessment)
         _require(permissions.can_administer_grades(actor, assessment))
         before = assessment.status
-        assessment.publicize()
+        fire(assessment, "publicize")
         assessment.notice_starts = timezone.localdate()
         assessment.notice_ends = assessment.notice_starts + timedelta(days=days)
         assessment.save()
@@ -840,7 +855,7 @@ def grade_review_request(
                 code="notice_over",
             )
         before = assessment.status
-        assessment.request_review()
+        fire(assessment, "request_review")
         assessment.review_reason = reason.strip()
         assessment.save()
         audit_record(
@@ -874,7 +889,7 @@ def grade_review_conclude(
             assessment.proposed_grade = grade_for_score(
                 assessment.total_score, assessment.indicator_set.cutoff_table()
             )
-        assessment.conclude_review()
+        fire(assessment, "conclude_review")
         assessment.review_conclusion = conclusion.strip()
         assessment.save()
         audit_record(
@@ -911,7 +926,7 @@ def grade_confirm(*, assessment: GradeAssessment, actor: User) -> GradeAssessmen
                 code="notice_running",
             )
         before = assessment.status
-        assessment.confirm()
+        fire(assessment, "confirm")
         assessment.grade = assessment.proposed_grade
         assessment.valid_from = today
         assessment.valid_until = _add_years(today, GRADE_VALIDITY_YEARS) - timedelta(days=1)
@@ -936,7 +951,7 @@ def grade_confirm(*, assessment: GradeAssessment, actor: User) -> GradeAssessmen
 
 def _grade_expire(assessment: GradeAssessment, *, actor: User | None, reason: str) -> None:
     before = assessment.status
-    assessment.expire()
+    fire(assessment, "expire")
     assessment.save()
     audit_record(
         action=AuditAction.GRADE_EXPIRED,
@@ -976,7 +991,7 @@ def grade_downgrade(*, assessment: GradeAssessment, actor: User, reason: str) ->
         if level == 0:
             return _grade_cancel(assessment, actor=actor, reason=reason)
         before, previous_grade = assessment.status, assessment.grade
-        assessment.downgrade()
+        fire(assessment, "downgrade")
         assessment.grade = GRADE_ORDER[level - 1]
         assessment.change_reason = reason.strip()
         assessment.save()
@@ -993,7 +1008,7 @@ def grade_downgrade(*, assessment: GradeAssessment, actor: User, reason: str) ->
 
 def _grade_cancel(assessment: GradeAssessment, *, actor: User, reason: str) -> GradeAssessment:
     before = assessment.status
-    assessment.cancel()
+    fire(assessment, "cancel")
     assessment.change_reason = reason.strip()
     assessment.save()
     audit_record(
@@ -1019,7 +1034,7 @@ def grade_cancel(*, assessment: GradeAssessment, actor: User, reason: str) -> Gr
 # --- Credit -----------------------------------------------------------------------------------
 def _set_org_status(organization: Organization, *, actor: User, transition: str) -> None:
     before = organization.status
-    getattr(organization, transition)()
+    fire(organization, transition)
     organization.save()
     audit_record(
         action=AuditAction.ORG_STATUS_CHANGED,

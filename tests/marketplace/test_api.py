@@ -124,6 +124,11 @@ class TestErrorFormat:
         assert response.json()["error"] == "permission_denied"
         assert set(response.json()) == ERROR_KEYS
 
+    def test_a_concurrent_state_change_is_a_409(self, client, db):
+        response = client.get("/api/v1/test/conflict/")
+        assert response.status_code == 409
+        assert response.json()["error"] == "conflict"
+
     def test_http404_is_a_404(self, client, db):
         response = client.get("/api/v1/test/missing/")
         assert response.status_code == 404

@@ -28,6 +28,10 @@ class Raising(APIView):
             raise Http404
         if kind == "bug":
             raise RuntimeError("a bug")
+        if kind == "conflict":
+            from django_fsm import ConcurrentTransition
+
+            raise ConcurrentTransition("changed meanwhile")
         return Response({"ok": True})
 
     def post(self, request, kind):

@@ -48,7 +48,7 @@ def roleless(db) -> User:
     return User.objects.create_user("newcomer", "newcomer@example.cn", "a-Strong-passw0rd")
 
 
-# --- Registration and verification ---------------------------------------------------------------
+# --- Registration and verification ------------------------------------------------------------
 
 
 def test_registry_admins_create_active_organizations(registry_admin):
@@ -149,7 +149,7 @@ def test_an_org_admin_cannot_verify_their_own_registration(roleless):
         services.organization_verify(organization=org, actor=roleless)
 
 
-# --- Profile and change requests ---------------------------------------------------------------
+# --- Profile and change requests --------------------------------------------------------------
 
 
 def test_contact_details_change_directly_and_are_audited(org_admin, organization):
@@ -246,7 +246,7 @@ def test_members_and_other_orgs_cannot_request_changes(org_member, other_org_adm
             )
 
 
-# --- Rosters ---------------------------------------------------------------------------------------
+# --- Rosters ----------------------------------------------------------------------------------
 
 
 def test_a_person_is_recorded_once_and_linked_by_employment(
@@ -352,7 +352,7 @@ def test_qualifications_only_for_people_on_your_roster(
         )
 
 
-# --- Credit and eligibility ------------------------------------------------------------------------
+# --- Credit and eligibility -------------------------------------------------------------------
 
 
 def test_the_abnormal_list_flips_the_status_both_ways(registry_admin, organization):
@@ -476,7 +476,7 @@ def test_a_tender_can_add_its_own_gates(organization):
     assert [f.code for f in result.failures] == ["negative_list"]
 
 
-# --- Exit ----------------------------------------------------------------------------------------
+# --- Exit -------------------------------------------------------------------------------------
 
 
 def test_deregistration_blocks_bidding_and_waits_for_commitments(
@@ -543,3 +543,35 @@ def test_a_registration_date_in_the_future_is_refused(registry_admin):
             registration_date=date(2999, 1, 1),
         )
     assert "registration_date" in error.value.message_dict
+
+
+def test_a_transition_out_of_order_is_a_readable_refusal(org_admin, registry_admin, organization):
+    request = services.change_request_create(
+        organization=organization, actor=org_admin, changes={"address": "新华路3号"}, reason="搬迁"
+    )
+    services.change_request_decide(change_request=request, actor=registry_admin, approve=True)
+    with pytest.raises(ValidationError, match="not possible while the status is") as error:
+        services.change_request_decide(
+            change_request=request, actor=registry_admin, approve=False, note="晚了"
+        )
+    assert error.value.code == "invalid_state"
+
+
+def test_a_phone_is_normalized_and_fills_a_gap_but_never_overwrites(
+    org_admin, other_org_admin, organization, other_organization
+):
+    first = services.staff_add(
+        organization=organization, actor=org_admin, data=staff(phone="138 0013 8000")
+    )
+    assert first.person.phone == "13800138000"
+    services.staff_add(
+        organization=other_organization, actor=other_org_admin, data=staff(phone="13900139000")
+    )
+    first.person.refresh_from_db()
+    assert first.person.phone == "13800138000"
+
+
+def test_a_bad_phone_is_refused_on_its_field(org_admin, organization):
+    with pytest.raises(ValidationError) as error:
+        services.staff_add(organization=organization, actor=org_admin, data=staff(phone="12345"))
+    assert "phone" in error.value.message_dict
