@@ -126,6 +126,7 @@ def _form_page(
 ) -> HttpResponse:
     """One form on a page of its own, inside the organization's pages when given."""
     context = {
+        "can": _org_flags(request.user, organization) if organization else {},
         "form": form,
         "title": title,
         "submit_label": submit_label,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -347,3 +348,14 @@ def test_the_registration_page_needs_its_csrf_token(db):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(reverse("orgs_registry:register"), registration_data()).status_code == 403
     assert not Organization.objects.filter(name="渝中区心语心理咨询服务中心").exists()
+
+
+@pytest.mark.parametrize("name", ["directory", "credit_lists", "profile"])
+def test_english_registry_pages_contain_no_chinese_outside_data(client, organization, name):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    args = [organization.pk] if name == "profile" else []
+    html = client.get(reverse(f"orgs_registry:{name}", args=args)).content.decode()
+    html = re.sub(r'<option[^>]*lang="zh-Hans"[^>]*>.*?</option>', "", html)
+    # Organization names are data, kept in the language they were registered in.
+    html = html.replace(organization.name, "")
+    assert re.findall(r"[\u3400-\u9fff\uf900-\ufaff]", html) == []
