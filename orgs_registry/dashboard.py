@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import permissions
@@ -81,6 +82,7 @@ def _own_organization(user: User) -> list[Card]:
     grade = selectors.grade_current(organization, on=today)
     open_requests = selectors.pending_change_request_count(user)
     eligibility = selectors.org_eligibility(organization)
+    note: str | Promise
     if rejected:
         note = _("The registry rejected the registration: %(reason)s") % {
             "reason": organization.rejection_reason

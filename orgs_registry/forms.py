@@ -162,7 +162,7 @@ class RegistrationWithAccountForm(OrganizationFactsForm):
     ACCOUNT_FIELDS = ("username", "full_name", "account_email", "password1", "password2")
     # organization_register_with_account() takes ``email`` for the account, so the
     # organization's own e-mail is added afterwards on its contact page.
-    email = None
+    email = None  # type: ignore[assignment]
     # The account service names the password "password".
     FIELD_MAP = {"password": "password1"}
 

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import TransitionNotAllowed, can_proceed
 
-from marketplace.models import Role
+from marketplace.models import Role, User
 from marketplace.permissions import has_role
 from orgs_registry import forms, permissions, selectors, services
 from orgs_registry.dashboard import GRADE_WAITING_FOR_REGISTRY
@@ -77,6 +77,12 @@ GRADE_STATUS_FILTERS = [
 # --- Helpers ---------------------------------------------------------------------------------
 
 
+class AuthenticatedRequest(HttpRequest):
+    """A request behind ``login_required``: its user is a signed-in account."""
+
+    user: User
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.headers.get("HX-Request"))
 
@@ -111,7 +117,7 @@ def _refusal(exc: ValidationError | TransitionNotAllowed) -> ValidationError:
 
 
 def _form_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     form: Any,
     title: str,
@@ -261,7 +267,7 @@ def _registered_message() -> str:
 
 @login_required
 @require_GET
-def my_organization(request: HttpRequest) -> HttpResponse:
+def my_organization(request: AuthenticatedRequest) -> HttpResponse:
     """The signed-in member's own organization (the navigation links here)."""
     organization_id = getattr(request.user, "organization_id", None)
     if organization_id is None:
@@ -273,7 +279,7 @@ def my_organization(request: HttpRequest) -> HttpResponse:
 
 
 def _manage_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     organization: Organization,
     *,
     deregistration_form: Any = None,
@@ -296,7 +302,7 @@ def _manage_page(
 
 @login_required
 @require_GET
-def manage(request: HttpRequest, pk: int) -> HttpResponse:
+def manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Overview of the organization's own records: status, requests, exit, eligibility."""
     organization = selectors.organization_get_managed(request.user, pk)
     return _manage_page(request, organization)
@@ -304,7 +310,7 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def profile_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     _require(permissions.can_edit_organization_profile(request.user, organization))
     form = forms.ProfileForm(
@@ -337,7 +343,7 @@ def profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
+def resubmit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     _require(permissions.can_resubmit_organization(request.user, organization))
     form = forms.ResubmitForm(
@@ -368,7 +374,7 @@ def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def change_request_new(request: HttpRequest, pk: int) -> HttpResponse:
+def change_request_new(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     _require(permissions.can_request_change(request.user, organization))
     form = forms.ChangeRequestForm(
@@ -404,7 +410,7 @@ def change_request_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def deregistration_start(request: HttpRequest, pk: int) -> HttpResponse:
+def deregistration_start(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The organization requests, or the registry orders, deregistration (注销退出)."""
     organization = selectors.organization_get_managed(request.user, pk)
     form = forms.ReasonForm(request.POST, prefix="deregistration")
@@ -429,7 +435,7 @@ def deregistration_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def deregistration_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def deregistration_withdraw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     services.organization_deregistration_withdraw(organization=organization, actor=request.user)
     messages.success(request, _("Deregistration was withdrawn."))
@@ -438,7 +444,7 @@ def deregistration_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def deregistration_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def deregistration_complete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     try:
         services.organization_deregistration_complete(organization=organization, actor=request.user)
@@ -453,7 +459,7 @@ def deregistration_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def roster(request: HttpRequest, pk: int) -> HttpResponse:
+def roster(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The staff roster; ID numbers and phones in full only for the org's admins and auditors."""
     organization = selectors.organization_get_managed(request.user, pk)
     employments = selectors.staff_list_for_user(request.user, organization)
@@ -471,7 +477,7 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_add(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     _require(permissions.can_manage_roster(request.user, organization))
     form = forms.StaffForm(_posted(request))
@@ -504,7 +510,7 @@ def staff_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _person_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     organization: Organization,
     person_id: int,
     *,
@@ -523,14 +529,14 @@ def _person_page(
 
 @login_required
 @require_GET
-def staff_detail(request: HttpRequest, pk: int, person_id: int) -> HttpResponse:
+def staff_detail(request: AuthenticatedRequest, pk: int, person_id: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     return _person_page(request, organization, person_id)
 
 
 @login_required
 @require_POST
-def qualification_record(request: HttpRequest, pk: int, person_id: int) -> HttpResponse:
+def qualification_record(request: AuthenticatedRequest, pk: int, person_id: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     person = selectors.staff_get_for_user(request.user, organization, person_id)
     form = forms.QualificationForm(request.POST)
@@ -548,7 +554,7 @@ def qualification_record(request: HttpRequest, pk: int, person_id: int) -> HttpR
 
 
 def _employment_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     organization: Organization,
     employment: Any,
     *,
@@ -582,7 +588,7 @@ def _employment_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def employment_edit(request: HttpRequest, pk: int, employment_id: int) -> HttpResponse:
+def employment_edit(request: AuthenticatedRequest, pk: int, employment_id: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     employment = selectors.employment_get_for_user(request.user, organization, employment_id)
     _require(permissions.can_manage_roster(request.user, organization))
@@ -606,14 +612,14 @@ def employment_edit(request: HttpRequest, pk: int, employment_id: int) -> HttpRe
             return redirect(
                 "orgs_registry:staff_detail", pk=organization.pk, person_id=employment.person_id
             )
-    if request.method == "GET":
-        form = None
-    return _employment_page(request, organization, employment, form=form)
+    return _employment_page(
+        request, organization, employment, form=form if request.method == "POST" else None
+    )
 
 
 @login_required
 @require_POST
-def employment_end(request: HttpRequest, pk: int, employment_id: int) -> HttpResponse:
+def employment_end(request: AuthenticatedRequest, pk: int, employment_id: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     employment = selectors.employment_get_for_user(request.user, organization, employment_id)
     form = forms.EmploymentEndForm(request.POST, prefix="end")
@@ -634,7 +640,7 @@ def employment_end(request: HttpRequest, pk: int, employment_id: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def roster_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def roster_upload(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Import a whole roster from CSV or XLSX: every row or none, each problem listed."""
     organization = selectors.organization_get_managed(request.user, pk)
     _require(permissions.can_manage_roster(request.user, organization))
@@ -677,7 +683,7 @@ def roster_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def roster_template(request: HttpRequest, pk: int) -> HttpResponse:
+def roster_template(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The CSV template for the roster import: the header row the importer expects."""
     organization = selectors.organization_get_managed(request.user, pk)
     response = HttpResponse(
@@ -693,7 +699,7 @@ def roster_template(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _org_grades_page(
-    request: HttpRequest, organization: Organization, *, request_errors: Iterable[str] = ()
+    request: AuthenticatedRequest, organization: Organization, *, request_errors: Iterable[str] = ()
 ) -> HttpResponse:
     assessments = selectors.grade_assessment_list_for_user(request.user).filter(
         organization=organization
@@ -711,14 +717,14 @@ def _org_grades_page(
 
 @login_required
 @require_GET
-def organization_grades(request: HttpRequest, pk: int) -> HttpResponse:
+def organization_grades(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     return _org_grades_page(request, organization)
 
 
 @login_required
 @require_POST
-def grade_request(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_request(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_managed(request.user, pk)
     try:
         assessment = services.grade_request(organization=organization, actor=request.user)
@@ -735,7 +741,7 @@ def grade_request(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def grade_list(request: HttpRequest) -> HttpResponse:
+def grade_list(request: AuthenticatedRequest) -> HttpResponse:
     """Assessments the user works on: an assessor's own, all of them for the registry."""
     assessments = selectors.grade_assessment_list_for_user(request.user)
     status = request.GET.get("status", "")
@@ -778,7 +784,7 @@ def _score_groups(assessment: GradeAssessment, form: Any) -> list[dict[str, Any]
 
 
 def _grade_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     assessment: GradeAssessment,
     *,
     scores_form: Any = None,
@@ -852,14 +858,14 @@ def _grade_page(
 
 @login_required
 @require_GET
-def grade_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = selectors.grade_assessment_get_for_user(request.user, pk)
     return _grade_page(request, assessment)
 
 
 @login_required
 @require_POST
-def grade_scores_save(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_scores_save(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The assessor saves a draft of the scores (and the conclusion)."""
     assessment = selectors.grade_assessment_get_for_user(request.user, pk)
     form = forms.ScoresForm(
@@ -885,7 +891,7 @@ def grade_scores_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_propose(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_propose(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The assessor submits the saved scores; the total and grade are computed."""
     assessment = selectors.grade_assessment_get_for_user(request.user, pk)
     try:
@@ -901,7 +907,7 @@ def grade_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _grade_action(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     pk: int,
     *,
     name: str,
@@ -934,7 +940,7 @@ def _assessment_indicators(assessment: GradeAssessment) -> dict[str, Any]:
 
 @login_required
 @require_POST
-def grade_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _grade_action(
         request,
         pk,
@@ -949,7 +955,7 @@ def grade_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_publicize(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_publicize(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _grade_action(
         request,
         pk,
@@ -964,7 +970,7 @@ def grade_publicize(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_review_request(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_review_request(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _grade_action(
         request,
         pk,
@@ -979,7 +985,7 @@ def grade_review_request(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_review_conclude(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_review_conclude(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _grade_action(
         request,
         pk,
@@ -998,7 +1004,7 @@ def grade_review_conclude(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = selectors.grade_assessment_get_for_user(request.user, pk)
     try:
         assessment = services.grade_confirm(assessment=assessment, actor=request.user)
@@ -1014,7 +1020,7 @@ def grade_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_downgrade(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_downgrade(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _grade_action(
         request,
         pk,
@@ -1029,7 +1035,7 @@ def grade_downgrade(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grade_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def grade_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _grade_action(
         request,
         pk,
@@ -1045,13 +1051,13 @@ def grade_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The registry ----------------------------------------------------------------------------
 
 
-def _require_registry(request: HttpRequest) -> None:
+def _require_registry(request: AuthenticatedRequest) -> None:
     _require(permissions.is_registry_admin(request.user))
 
 
 @login_required
 @require_GET
-def registry_home(request: HttpRequest) -> HttpResponse:
+def registry_home(request: AuthenticatedRequest) -> HttpResponse:
     """The registry's queue: registrations to verify, and what else waits for a decision."""
     _require_registry(request)
     user = request.user
@@ -1070,7 +1076,7 @@ def registry_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def organization_verify(request: HttpRequest, pk: int) -> HttpResponse:
+def organization_verify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_for_user(request.user, pk)
     services.organization_verify(organization=organization, actor=request.user)
     messages.success(request, _("%(name)s is verified and active.") % {"name": organization.name})
@@ -1079,7 +1085,7 @@ def organization_verify(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organization_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def organization_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = selectors.organization_get_for_user(request.user, pk)
     _require(permissions.can_verify_organization(request.user, organization))
     form = forms.ReasonForm(_posted(request))
@@ -1110,7 +1116,7 @@ def organization_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organization_new(request: HttpRequest) -> HttpResponse:
+def organization_new(request: AuthenticatedRequest) -> HttpResponse:
     """The registry records an organization it has verified already (created active)."""
     _require(permissions.can_create_verified_organization(request.user))
     form = forms.OrganizationFactsForm(_posted(request))
@@ -1142,7 +1148,7 @@ def organization_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def change_request_list(request: HttpRequest) -> HttpResponse:
+def change_request_list(request: AuthenticatedRequest) -> HttpResponse:
     _require_registry(request)
     change_requests: QuerySet[ChangeRequest] = selectors.change_request_list_for_user(request.user)
     status = request.GET.get("status", ChangeRequestStatus.PENDING)
@@ -1181,7 +1187,7 @@ def _change_rows(change_request: ChangeRequest) -> list[dict[str, Any]]:
 
 
 def _change_request_page(
-    request: HttpRequest, change_request: ChangeRequest, *, form: Any = None
+    request: AuthenticatedRequest, change_request: ChangeRequest, *, form: Any = None
 ) -> HttpResponse:
     context = {
         "change_request": change_request,
@@ -1196,14 +1202,14 @@ def _change_request_page(
 
 @login_required
 @require_GET
-def change_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def change_request_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     change_request = selectors.change_request_get_for_user(request.user, pk)
     return _change_request_page(request, change_request)
 
 
 @login_required
 @require_POST
-def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def change_request_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     change_request = selectors.change_request_get_for_user(request.user, pk)
     form = forms.ChangeDecisionForm(request.POST)
     if form.is_valid():
@@ -1229,7 +1235,7 @@ def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _credit_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     organization: Organization,
     *,
     entry_form: Any = None,
@@ -1256,7 +1262,7 @@ def _credit_page(
     return render(request, "orgs_registry/registry/credit.html", context)
 
 
-def _credit_organization(request: HttpRequest, pk: int) -> Organization:
+def _credit_organization(request: AuthenticatedRequest, pk: int) -> Organization:
     organization = selectors.organization_get_for_user(request.user, pk)
     _require(permissions.can_manage_credit(request.user, organization))
     return organization
@@ -1264,14 +1270,14 @@ def _credit_organization(request: HttpRequest, pk: int) -> Organization:
 
 @login_required
 @require_GET
-def credit_manage(request: HttpRequest, pk: int) -> HttpResponse:
+def credit_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The registry keeps the organization's credit record: list entries, rewards, penalties."""
     return _credit_page(request, _credit_organization(request, pk))
 
 
 @login_required
 @require_POST
-def credit_entry_add(request: HttpRequest, pk: int) -> HttpResponse:
+def credit_entry_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = _credit_organization(request, pk)
     form = forms.CreditEntryForm(request.POST, prefix="entry")
     if form.is_valid():
@@ -1289,7 +1295,7 @@ def credit_entry_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def credit_measure_add(request: HttpRequest, pk: int) -> HttpResponse:
+def credit_measure_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organization = _credit_organization(request, pk)
     form = forms.CreditMeasureForm(request.POST, prefix="measure")
     if form.is_valid():
@@ -1307,7 +1313,7 @@ def credit_measure_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def credit_entry_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
+def credit_entry_remove(request: AuthenticatedRequest, entry_id: int) -> HttpResponse:
     entry: CreditEntry = selectors.credit_entry_get(entry_id)
     organization = _credit_organization(request, entry.organization_id)
     form = forms.CreditRemoveForm(request.POST, prefix=f"remove-{entry.pk}")
