@@ -15,15 +15,6 @@ from orgs_registry import permissions as registry_permissions
 from orgs_registry import selectors
 from orgs_registry.models import GradeAssessmentStatus, Organization, OrganizationStatus
 
-# Assessments on which the registry acts next: assign, publicize, answer a review, confirm.
-GRADE_WAITING_FOR_REGISTRY = [
-    GradeAssessmentStatus.REQUESTED,
-    GradeAssessmentStatus.PROPOSED,
-    GradeAssessmentStatus.PUBLICIZED,
-    GradeAssessmentStatus.REVIEW_REQUESTED,
-    GradeAssessmentStatus.REVIEWED,
-]
-
 nav_item(NavItem(_("Organizations"), "orgs_registry:directory", lambda user: True, order=20))
 nav_item(NavItem(_("Credit lists"), "orgs_registry:credit_lists", lambda user: True, order=25))
 nav_item(NavItem(_("My organization"), "orgs_registry:mine", permissions.is_org_user, order=30))
@@ -175,11 +166,7 @@ def _registry_overview(user: User) -> list[Card]:
     ]
     if permissions.has_role(user, Role.REGISTRY_ADMIN):
         change_requests = selectors.pending_change_request_count(user)
-        grades = (
-            selectors.grade_assessment_list_for_user(user)
-            .filter(status__in=GRADE_WAITING_FOR_REGISTRY)
-            .count()
-        )
+        grades = selectors.grade_assessment_list_for_user(user, status="waiting").count()
         credit = selectors.credit_entry_list(active_only=True).count()
         cards[0:0] = [
             Card(

@@ -160,10 +160,7 @@ class RegistrationWithAccountForm(OrganizationFactsForm):
     )
 
     ACCOUNT_FIELDS = ("username", "full_name", "account_email", "password1", "password2")
-    # organization_register_with_account() takes ``email`` for the account, so the
-    # organization's own e-mail is added afterwards on its contact page.
-    email = None  # type: ignore[assignment]
-    # The account service names the password "password".
+    # The account service names the password "password" and the account's e-mail "email".
     FIELD_MAP = {"password": "password1"}
 
     field_order = [*ACCOUNT_FIELDS]
@@ -185,7 +182,7 @@ class RegistrationWithAccountForm(OrganizationFactsForm):
         return {
             "username": self.cleaned_data["username"],
             "full_name": self.cleaned_data["full_name"],
-            "email": self.cleaned_data["account_email"],
+            "account_email": self.cleaned_data["account_email"],
             "password": self.cleaned_data["password1"],
         }
 

@@ -7,6 +7,8 @@ transition methods below, called by ``orgs_registry.services``.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -196,6 +198,13 @@ class Organization(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.kind = uscc_kind(self.uscc)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("orgs_registry:profile", args=[self.pk])
+
     def clean(self) -> None:
         # clean() runs even when the field itself failed to parse (then it is still text).
         day = self.registration_date
@@ -203,13 +212,6 @@ class Organization(ConcurrentTransitionMixin, models.Model):
             raise ValidationError(
                 {"registration_date": _("The registration date cannot be in the future.")}
             )
-
-    def save(self, *args, **kwargs):
-        self.kind = uscc_kind(self.uscc)
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self) -> str:
-        return reverse("orgs_registry:profile", args=[self.pk])
 
     @property
     def is_deregistering(self) -> bool:
@@ -456,11 +458,17 @@ class Employment(models.Model):
         return f"{self.person} @ {self.organization}"
 
     def clean(self) -> None:
-        start = self.start_date
+        # The check constraints say the same below the ORM; here each error lands on its field.
+        errors: dict[str, Any] = {}
+        start, end, hours = self.start_date, self.end_date, self.weekly_hours
         if isinstance(start, date) and start > timezone.localdate() + timedelta(days=366):
-            raise ValidationError(
-                {"start_date": _("The start date is more than a year ahead.")}
-            )
+            errors["start_date"] = _("The start date is more than a year ahead.")
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            errors["end_date"] = _("The end date is before the start date.")
+        if isinstance(hours, Decimal | int) and not (0 < hours <= 84):
+            errors["weekly_hours"] = _("Weekly hours must be between 0 and 84.")
+        if errors:
+            raise ValidationError(errors)
 
     def is_current(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)

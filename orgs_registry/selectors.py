@@ -7,6 +7,7 @@ does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,9 +27,10 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.models import Role
+from marketplace.models import Role, User
 from marketplace.permissions import has_role
 from orgs_registry import permissions
+from orgs_registry.filters import CreditEntryFilter, OrganizationFilter
 from orgs_registry.identifiers import normalize_code
 from orgs_registry.models import (
     EXCLUDED_FUNDING_TYPES,
@@ -154,16 +156,44 @@ def _anniversary(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def grade_assessment_list_for_user(user: Any) -> QuerySet[GradeAssessment]:
-    """Assessments the user works on or may read."""
+# Assessments waiting for a registry decision (assign, publicize, answer a review, confirm).
+GRADE_WAITING_FOR_REGISTRY = (
+    "requested",
+    "proposed",
+    "publicized",
+    "review_requested",
+    "reviewed",
+)
+
+
+def grade_assessment_list_for_user(
+    user: Any,
+    *,
+    organization: Organization | None = None,
+    status: str | Iterable[str] | None = None,
+) -> QuerySet[GradeAssessment]:
+    """Assessments the user works on or may read, optionally of one organization or status.
+
+    ``status="waiting"`` means every state in which the registry has to act.
+    """
     queryset = GradeAssessment.objects.select_related("organization", "assessor", "indicator_set")
     if permissions.is_registry_admin(user) or has_role(user, Role.AUDITOR):
-        return queryset
-    if has_role(user, Role.ASSESSOR):
-        return queryset.filter(assessor=user)
-    if permissions.is_member_of(user, getattr(user, "organization", None)):
-        return queryset.filter(organization_id=user.organization_id)
-    return queryset.none()
+        pass
+    elif has_role(user, Role.ASSESSOR):
+        queryset = queryset.filter(assessor=user)
+    elif permissions.is_member_of(user, getattr(user, "organization", None)):
+        queryset = queryset.filter(organization_id=user.organization_id)
+    else:
+        return queryset.none()
+    if organization is not None:
+        queryset = queryset.filter(organization=organization)
+    if status == "waiting":
+        queryset = queryset.filter(status__in=GRADE_WAITING_FOR_REGISTRY)
+    elif isinstance(status, str) and status:
+        queryset = queryset.filter(status=status)
+    elif status and not isinstance(status, str):
+        queryset = queryset.filter(status__in=list(status))
+    return queryset
 
 
 def grade_assessment_get_for_user(user: Any, pk: int) -> GradeAssessment:
@@ -197,6 +227,36 @@ def organization_list_for_user(user: Any) -> QuerySet[Organization]:
         visible |= Q(pk=user.organization_id)
     queryset = Organization.objects.filter(visible).prefetch_related("categories")
     return with_current_grade(queryset).annotate(on_serious_list=_active_credit(CreditList.SERIOUS))
+
+
+def _filtered(filterset: Any) -> QuerySet:
+    """Unbound: everything. Bound but invalid: nothing (the form carries the errors)."""
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none()
+    return filterset.qs
+
+
+def organization_directory(
+    user: Any, *, filters: Mapping[str, Any] | None, everything: bool = False
+) -> tuple[QuerySet[Organization], OrganizationFilter]:
+    """Organizations filtered by ``OrganizationFilter``.
+
+    The public directory; with ``everything`` (the registry's list) every registration the
+    user may see, pending and rejected ones included.
+    """
+    base = organization_list_for_user(user) if everything else organization_public_list()
+    filterset = OrganizationFilter(data=filters or None, queryset=base)
+    return _filtered(filterset).order_by("name", "pk"), filterset
+
+
+def credit_entry_directory(
+    *, filters: Mapping[str, Any] | None
+) -> tuple[QuerySet[CreditEntry], CreditEntryFilter]:
+    """The public credit lists, filtered (by default: who is on them now)."""
+    data = dict(filters or {})
+    data.setdefault("active", "true")
+    filterset = CreditEntryFilter(data=data, queryset=credit_entry_list())
+    return _filtered(filterset), filterset
 
 
 def organization_get_for_user(user: Any, pk: Any) -> Organization:
@@ -253,13 +313,24 @@ def organization_record(organization: Organization) -> OrganizationRecord:
     )
 
 
-def change_request_list_for_user(user: Any) -> QuerySet[ChangeRequest]:
+def change_request_list_for_user(
+    user: Any, *, organization: Organization | None = None, status: str | None = None
+) -> QuerySet[ChangeRequest]:
+    """Change requests the user may read, optionally of one organization or status."""
     queryset = ChangeRequest.objects.select_related("organization", "requested_by", "decided_by")
     if permissions.is_registry_admin(user) or has_role(user, Role.AUDITOR):
-        return queryset
-    if getattr(user, "organization_id", None) and permissions.is_member_of(user, user.organization):
-        return queryset.filter(organization_id=user.organization_id)
-    return queryset.none()
+        pass
+    elif getattr(user, "organization_id", None) and permissions.is_member_of(
+        user, user.organization
+    ):
+        queryset = queryset.filter(organization_id=user.organization_id)
+    else:
+        return queryset.none()
+    if organization is not None:
+        queryset = queryset.filter(organization=organization)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
 
 
 def change_request_get_for_user(user: Any, pk: Any) -> ChangeRequest:
@@ -423,8 +494,6 @@ def org_eligibility(organization: Organization, tender: Any = None) -> Eligibili
 # --- Look-ups for the registry pages -----------------------------------------------------------
 def grade_assessor_choice_list() -> QuerySet[Any]:
     """Active assessors a registry administrator may assign to a grade assessment."""
-    from marketplace.models import User
-
     return User.objects.filter(role=Role.ASSESSOR, is_active=True).order_by("full_name", "username")
 
 

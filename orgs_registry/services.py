@@ -149,7 +149,7 @@ def organization_register_with_account(
     *,
     username: str,
     password: str,
-    email: str,
+    account_email: str,
     full_name: str,
     name: str,
     uscc: str,
@@ -168,7 +168,7 @@ def organization_register_with_account(
             password=password,
             actor=None,
             organization=organization,
-            email=email,
+            email=account_email,
             full_name=full_name,
         )
     return organization, user

@@ -85,6 +85,7 @@ urlpatterns = [
     path("grades/<int:pk>/cancel/", views.grade_cancel, name="grade_cancel"),
     # The registry
     path("registry/", views.registry_home, name="registry_home"),
+    path("registry/organizations/", views.registry_organizations, name="registry_organizations"),
     path("registry/organizations/new/", views.organization_new, name="organization_new"),
     path(
         "registry/organizations/<int:pk>/verify/",

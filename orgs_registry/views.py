@@ -19,7 +19,6 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,14 +28,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_fsm import TransitionNotAllowed, can_proceed
+from django_fsm import can_proceed
 
 from marketplace.models import Role, User
 from marketplace.permissions import has_role
 from orgs_registry import forms, permissions, selectors, services
-from orgs_registry.dashboard import GRADE_WAITING_FOR_REGISTRY
 from orgs_registry.exit import open_commitments
-from orgs_registry.filters import CreditEntryFilter, OrganizationFilter
 from orgs_registry.models import (
     ChangeRequest,
     ChangeRequestStatus,
@@ -105,17 +102,6 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied
 
 
-def _refusal(exc: ValidationError | TransitionNotAllowed) -> ValidationError:
-    """A transition refused by the model (a decision taken twice) as a form error."""
-    if isinstance(exc, ValidationError):
-        return exc
-    state = getattr(exc.object, "get_status_display", lambda: "")()
-    return ValidationError(
-        _("This is not possible while the status is “%(status)s”.") % {"status": state},
-        code="invalid_state",
-    )
-
-
 def _form_page(
     request: AuthenticatedRequest,
     *,
@@ -171,16 +157,31 @@ def _org_flags(user: Any, organization: Organization) -> dict[str, bool]:
 @require_GET
 def directory(request: HttpRequest) -> HttpResponse:
     """The public directory of organizations, filtered; htmx swaps only the results."""
-    filterset = OrganizationFilter(
-        data=request.GET or None, queryset=selectors.organization_public_list()
+    return _directory_page(request, everything=False)
+
+
+@login_required
+@require_GET
+def registry_organizations(request: AuthenticatedRequest) -> HttpResponse:
+    """The registry's list of every registration, pending and rejected ones included."""
+    _require_registry(request)
+    return _directory_page(request, everything=True)
+
+
+def _directory_page(request: HttpRequest, *, everything: bool) -> HttpResponse:
+    organizations, filterset = selectors.organization_directory(
+        request.user, filters=request.GET.dict(), everything=everything
     )
-    # Unbound: everything. Bound but invalid: nothing, with the form errors.
-    if filterset.is_bound and not filterset.is_valid():
-        organizations = filterset.queryset.none()
-    else:
-        organizations = filterset.qs.order_by("name", "pk")
     page, query = _paginate(request, organizations, DIRECTORY_PAGE_SIZE)
-    context = {"filter": filterset, "page": page, "query": query}
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query,
+        "registry": everything,
+        "directory_url": reverse(
+            "orgs_registry:registry_organizations" if everything else "orgs_registry:directory"
+        ),
+    }
     template = (
         "orgs_registry/_directory_results.html"
         if _is_htmx(request)
@@ -207,11 +208,8 @@ def profile(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def credit_lists(request: HttpRequest) -> HttpResponse:
     """The public abnormal-activity and serious-dishonesty lists (民政部令第60号)."""
-    data = request.GET.copy()
     # Without a choice, the lists show who is on them now.
-    data.setdefault("active", "true")
-    filterset = CreditEntryFilter(data=data, queryset=selectors.credit_entry_list())
-    entries = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    entries, filterset = selectors.credit_entry_directory(filters=request.GET.dict())
     page, query = _paginate(request, entries, LIST_PAGE_SIZE)
     context = {"filter": filterset, "page": page, "query": query}
     template = (
@@ -286,7 +284,7 @@ def _manage_page(
     complete_errors: Iterable[str] = (),
 ) -> HttpResponse:
     user = request.user
-    change_requests = selectors.change_request_list_for_user(user).filter(organization=organization)
+    change_requests = selectors.change_request_list_for_user(user, organization=organization)
     context = {
         "organization": organization,
         "section": "manage",
@@ -701,9 +699,7 @@ def roster_template(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def _org_grades_page(
     request: AuthenticatedRequest, organization: Organization, *, request_errors: Iterable[str] = ()
 ) -> HttpResponse:
-    assessments = selectors.grade_assessment_list_for_user(request.user).filter(
-        organization=organization
-    )
+    assessments = selectors.grade_assessment_list_for_user(request.user, organization=organization)
     context = {
         "organization": organization,
         "section": "grades",
@@ -743,14 +739,10 @@ def grade_request(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_GET
 def grade_list(request: AuthenticatedRequest) -> HttpResponse:
     """Assessments the user works on: an assessor's own, all of them for the registry."""
-    assessments = selectors.grade_assessment_list_for_user(request.user)
     status = request.GET.get("status", "")
-    if status == "waiting":
-        assessments = assessments.filter(status__in=GRADE_WAITING_FOR_REGISTRY)
-    elif status in GradeAssessmentStatus.values:
-        assessments = assessments.filter(status=status)
-    else:
+    if status != "waiting" and status not in GradeAssessmentStatus.values:
         status = ""
+    assessments = selectors.grade_assessment_list_for_user(request.user, status=status)
     page, query = _paginate(request, assessments.order_by("-requested_at", "-pk"), LIST_PAGE_SIZE)
     context = {
         "page": page,
@@ -923,8 +915,8 @@ def _grade_action(
     if form.is_valid():
         try:
             call(assessment, form)
-        except (ValidationError, TransitionNotAllowed) as exc:
-            forms.add_service_errors(form, _refusal(exc), getattr(form, "field_map", None))
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc, getattr(form, "field_map", None))
         else:
             messages.success(request, done)
             return redirect("orgs_registry:grade_detail", pk=assessment.pk)
@@ -1008,8 +1000,8 @@ def grade_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assessment = selectors.grade_assessment_get_for_user(request.user, pk)
     try:
         assessment = services.grade_confirm(assessment=assessment, actor=request.user)
-    except (ValidationError, TransitionNotAllowed) as exc:
-        return _grade_page(request, assessment, action_errors=_refusal(exc).messages)
+    except ValidationError as exc:
+        return _grade_page(request, assessment, action_errors=exc.messages)
     messages.success(
         request,
         _("Grade %(grade)s confirmed, valid until %(day)s.")
@@ -1066,9 +1058,7 @@ def registry_home(request: AuthenticatedRequest) -> HttpResponse:
         "page": page,
         "query": query,
         "pending_change_requests": selectors.pending_change_request_count(user),
-        "grades_waiting": selectors.grade_assessment_list_for_user(user)
-        .filter(status__in=GRADE_WAITING_FOR_REGISTRY)
-        .count(),
+        "grades_waiting": selectors.grade_assessment_list_for_user(user, status="waiting").count(),
         "active_credit_entries": selectors.credit_entry_list(active_only=True).count(),
     }
     return render(request, "orgs_registry/registry/home.html", context)
@@ -1150,12 +1140,10 @@ def organization_new(request: AuthenticatedRequest) -> HttpResponse:
 @require_GET
 def change_request_list(request: AuthenticatedRequest) -> HttpResponse:
     _require_registry(request)
-    change_requests: QuerySet[ChangeRequest] = selectors.change_request_list_for_user(request.user)
     status = request.GET.get("status", ChangeRequestStatus.PENDING)
-    if status in ChangeRequestStatus.values:
-        change_requests = change_requests.filter(status=status)
-    else:
+    if status not in ChangeRequestStatus.values:
         status = ""
+    change_requests = selectors.change_request_list_for_user(request.user, status=status)
     page, query = _paginate(request, change_requests, LIST_PAGE_SIZE)
     context = {
         "page": page,
@@ -1221,8 +1209,8 @@ def change_request_decide(request: AuthenticatedRequest, pk: int) -> HttpRespons
                 approve=approve,
                 note=form.cleaned_data["note"],
             )
-        except (ValidationError, TransitionNotAllowed) as exc:
-            forms.add_service_errors(form, _refusal(exc))
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
         else:
             messages.success(
                 request,

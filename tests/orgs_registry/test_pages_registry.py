@@ -415,3 +415,30 @@ def test_the_registry_home_keeps_its_query_count(
         make_organization(f"待核实{i}", f"4400{i:04d}", verified=False)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_the_registry_lists_every_registration_including_rejected(client_for, registry_admin):
+    from orgs_registry import services as registry_services
+
+    pending = make_organization("待核实的组织", "66000001", verified=False)
+    rejected = make_organization("被退回的组织", "66000002", verified=False)
+    registry_services.organization_reject(
+        organization=rejected, actor=registry_admin, reason="材料不全"
+    )
+    client = client_for(registry_admin)
+    response = client.get(reverse("orgs_registry:registry_organizations"), {"status": "rejected"})
+    assert response.status_code == 200
+    names = [o.name for o in response.context["page"].object_list]
+    assert names == ["被退回的组织"]
+    everything = client.get(reverse("orgs_registry:registry_organizations"))
+    listed = {o.pk for o in everything.context["page"].object_list}
+    assert {pending.pk, rejected.pk} <= listed
+    public = client.get(reverse("orgs_registry:directory"))
+    assert not {pending.pk, rejected.pk} & {o.pk for o in public.context["page"].object_list}
+
+
+@pytest.mark.parametrize("persona", ["official", "org_admin", "auditor", "assessor"])
+def test_only_the_registry_sees_the_list_of_all_registrations(request, client_for, persona):
+    user = request.getfixturevalue(persona)
+    response = client_for(user).get(reverse("orgs_registry:registry_organizations"))
+    assert response.status_code == 403

@@ -98,7 +98,7 @@ def test_registering_with_an_account_saves_both_or_neither(official):
     org, user = services.organization_register_with_account(
         username="founder",
         password="a-Strong-passw0rd",
-        email="f@example.cn",
+        account_email="f@example.cn",
         full_name="赵一",
         name="社区志愿者协会",
         uscc=uscc("70000005", "1"),
@@ -110,7 +110,7 @@ def test_registering_with_an_account_saves_both_or_neither(official):
         services.organization_register_with_account(
             username="official",  # taken
             password="a-Strong-passw0rd",
-            email="g@example.cn",
+            account_email="g@example.cn",
             full_name="钱二",
             name="另一个组织",
             uscc=uscc("70000006"),
@@ -575,3 +575,18 @@ def test_a_bad_phone_is_refused_on_its_field(org_admin, organization):
     with pytest.raises(ValidationError) as error:
         services.staff_add(organization=organization, actor=org_admin, data=staff(phone="12345"))
     assert "phone" in error.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"end_date": date(2024, 1, 1)}, "end_date"),
+        ({"weekly_hours": Decimal("90")}, "weekly_hours"),
+        ({"weekly_hours": Decimal("0")}, "weekly_hours"),
+    ],
+)
+def test_employment_limits_are_reported_on_their_field(org_admin, organization, changes, field):
+    employment = services.staff_add(organization=organization, actor=org_admin, data=staff())
+    with pytest.raises(ValidationError) as error:
+        services.staff_update(employment=employment, actor=org_admin, **changes)
+    assert field in error.value.message_dict
