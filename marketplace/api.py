@@ -199,6 +199,10 @@ class ApiRootView(APIView):
             {
                 "auth/token": reverse("api:token", request=request),
                 "me": reverse("api:me", request=request),
+                "organizations": reverse("api:organization-list", request=request),
+                "change-requests": reverse("api:change-request-list", request=request),
+                "grades": reverse("api:grade-list", request=request),
+                "credit-records": reverse("api:credit-record-list", request=request),
                 "schema": reverse("api_schema", request=request),
                 "docs": reverse("api_docs", request=request),
             }

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django_filters.rest_framework import DjangoFilterBackend
-from django_fsm import TransitionNotAllowed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
@@ -699,17 +698,6 @@ class _RegistryViewSet(viewsets.GenericViewSet):
         on to selectors, which accept any user."""
         return cast("User", self.request.user)
 
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, TransitionNotAllowed):
-            # A service called in the wrong state (approving a decided request, confirming
-            # a grade twice): the model refuses the transition; that is a 400, not a bug.
-            state = getattr(exc.object, "get_status_display", lambda: "")()
-            message = _("This is not possible while the status is “%(status)s”.") % {
-                "status": state
-            }
-            exc = exceptions.ValidationError({"non_field_errors": [message]})
-        return super().handle_exception(exc)
-
     def _answer(
         self,
         serializer_class: type[serializers.BaseSerializer],
@@ -1096,8 +1084,8 @@ class OrganizationChangeRequestViewSet(_OrganizationChildViewSet):
     )
     def list(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        requests = selectors.change_request_list_for_user(self.user)
-        return self._page(ChangeRequestSerializer, requests.filter(organization=organization))
+        requests = selectors.change_request_list_for_user(self.user, organization=organization)
+        return self._page(ChangeRequestSerializer, requests)
 
     @extend_schema(
         summary="Ask the registry to change registered facts",

@@ -198,3 +198,11 @@ def test_the_api_docs_load_only_local_assets_and_no_inline_script(client, db):
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_the_api_root_lists_the_resources(client, db):
+    body = client.get("/api/v1/").json()
+    assert body["organizations"].endswith("/api/v1/organizations/")
+    assert body["grades"].endswith("/api/v1/grades/")
+    assert body["credit-records"].endswith("/api/v1/credit-records/")
+    assert client.get(body["organizations"]).status_code == 200
