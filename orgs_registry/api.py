@@ -505,10 +505,22 @@ class GradeAssessmentSerializer(serializers.ModelSerializer):
 
 
 class GradeAssessmentDetailSerializer(GradeAssessmentSerializer):
-    """An assessment with its indicator set and the scores saved so far."""
+    """An assessment with its indicator set and the scores saved so far.
+
+    The organization sees the scores once a result is proposed (``can_view_grade_scores``);
+    before that the list is empty for it.
+    """
 
     indicators = IndicatorSerializer(source="indicator_set.indicators", many=True, read_only=True)
-    scores = IndicatorScoreSerializer(many=True, read_only=True)
+    scores = serializers.SerializerMethodField()
+
+    @extend_schema_field(IndicatorScoreSerializer(many=True))
+    def get_scores(self, assessment: GradeAssessment) -> list[dict[str, Any]]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if not permissions.can_view_grade_scores(user, assessment):
+            return []
+        return IndicatorScoreSerializer(assessment.scores.all(), many=True).data  # type: ignore[return-value]
 
     class Meta(GradeAssessmentSerializer.Meta):
         fields = [*GradeAssessmentSerializer.Meta.fields, "indicators", "scores"]

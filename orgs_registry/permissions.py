@@ -163,6 +163,19 @@ def can_view_grade_assessment(user: Any, assessment: Any) -> bool:
     )
 
 
+def can_view_grade_scores(user: Any, assessment: Any) -> bool:
+    """The organization sees its scores once the assessor has proposed a result, not while
+    the scoring is still a draft; everyone else who may read the assessment sees them."""
+    if not can_view_grade_assessment(user, assessment):
+        return False
+    if is_member_of(user, assessment.organization):
+        return assessment.status not in (
+            GradeAssessmentStatus.REQUESTED,
+            GradeAssessmentStatus.ASSESSING,
+        )
+    return True
+
+
 def can_administer_grades(user: Any, assessment: Any = None) -> bool:
     """Assign, publicize, confirm, downgrade and cancel: the registry."""
     return is_registry_admin(user)

@@ -51,11 +51,6 @@ ROSTER_PAGE_SIZE = 50
 LIST_PAGE_SIZE = 30
 # The importer also accepts the Chinese headers; the template names columns by code.
 ROSTER_TEMPLATE_COLUMNS = tuple(ROSTER_COLUMNS)
-# States in which the organization sees its assessment's scores: once the assessor has
-# proposed a result, not while the scoring is still a draft.
-SCORES_HIDDEN_FROM_ORGANIZATION = frozenset(
-    {GradeAssessmentStatus.REQUESTED, GradeAssessmentStatus.ASSESSING}
-)
 # Which entry of the grade page's ``can`` shows each action's form.
 ACTION_PERMISSION = {
     "assign": "assign",
@@ -796,10 +791,7 @@ def _grade_page(
     today = timezone.localdate()
     can = {
         "score": can_score,
-        "see_scores": not (
-            permissions.is_member_of(user, assessment.organization)
-            and assessment.status in SCORES_HIDDEN_FROM_ORGANIZATION
-        ),
+        "see_scores": permissions.can_view_grade_scores(user, assessment),
         "request_review": permissions.can_request_grade_review(user, assessment),
         "assign": administer and can_proceed(assessment.assign),
         "publicize": administer and can_proceed(assessment.publicize),

@@ -497,3 +497,25 @@ def test_the_list_costs_the_same_queries_for_2_or_12_assessments(
     few = queries()
     add(2, 10)
     assert queries() == few
+
+
+def test_the_organization_sees_its_scores_only_once_proposed(client, registry_admin, assessor):
+    """Same rule as the page (permissions.can_view_grade_scores)."""
+    org = services.organization_create(
+        name="评分可见性",
+        uscc=make_uscc(authority="5", category="2", region="500103", org_body="77000001"),
+        actor=registry_admin,
+        verified=True,
+        registration_date=date(2016, 1, 1),
+    )
+    admin = make_user("scores_admin", Role.ORG_ADMIN, org)
+    assessment = services.grade_request(organization=org, actor=admin)
+    services.grade_assign(assessment=assessment, actor=registry_admin, assessor=assessor)
+    services.grade_scores_save(
+        assessment=assessment, actor=assessor, scores={"B1": (Decimal("18"), "")}
+    )
+    client.force_login(admin)
+    url = f"/api/v1/grades/{assessment.pk}/"
+    assert client.get(url).json()["scores"] == []
+    client.force_login(assessor)
+    assert len(client.get(url).json()["scores"]) == 1
