@@ -129,8 +129,13 @@ def outsider(db) -> User:
 
 
 @pytest.fixture
-def client_for() -> Callable[[User], Client]:
-    """A test client signed in as the given user."""
+def client_for(db) -> Callable[[User], Client]:
+    """A test client signed in as the given user.
+
+    It asks for ``db`` so that pytest-django orders every test using it with the database
+    tests, before the transactional ones that flush the tables (and the catalogue rows the
+    data migrations loaded).
+    """
 
     def build(user: User) -> Client:
         client = Client()

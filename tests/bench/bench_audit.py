@@ -13,7 +13,7 @@ APPENDS = 2_000
 VERIFY_EVENTS = 100_000
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_appending_events_one_transaction_each(stopwatch):
     with stopwatch.measure():
         for i in range(APPENDS):
@@ -24,7 +24,7 @@ def test_appending_events_one_transaction_each(stopwatch):
     assert rate >= 150
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_verifying_a_long_chain(stopwatch):
     _bulk_chain(VERIFY_EVENTS)
     with stopwatch.measure():

@@ -146,7 +146,6 @@ def test_add_user_refuses_a_weak_password():
     assert not User.objects.filter(username="weak").exists()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_add_user_exits_with_status_1_and_a_message_on_error():
     """As operators' scripts see it: exit status and standard error."""
     result = subprocess.run(

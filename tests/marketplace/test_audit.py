@@ -80,7 +80,7 @@ def test_an_event_records_actor_role_object_and_states(official):
     assert event.details == {"amount": "12.50"}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_recording_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError, match="inside the transaction"):
         audit_record(action=AuditAction.ORG_CREATED)
@@ -124,7 +124,7 @@ def test_verify_audit_passes_an_empty_log():
     assert verify() == (0, "audit chain intact: 0 events\n")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_verify_audit_names_the_event_whose_field_was_changed():
     record(5)
     tamper("UPDATE marketplace_auditevent SET object_id = %s WHERE sequence = %s", ["x", 3])
@@ -136,7 +136,7 @@ def test_verify_audit_names_the_event_whose_field_was_changed():
     assert "was changed" in message
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_verify_audit_notices_a_recomputed_hash_by_the_broken_link():
     """Rewriting an event together with its own hash still breaks the next event's link."""
     events = record(4)
@@ -147,7 +147,7 @@ def test_verify_audit_notices_a_recomputed_hash_by_the_broken_link():
     assert events[2].prev_hash == events[1].hash
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_verify_audit_names_the_first_missing_event_after_a_deletion():
     record(5)
     tamper("DELETE FROM marketplace_auditevent WHERE sequence = %s", [2])
@@ -159,7 +159,7 @@ def test_verify_audit_names_the_first_missing_event_after_a_deletion():
     assert "deleted" in message
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_verify_audit_notices_events_cut_off_the_end():
     record(5)
     tamper("DELETE FROM marketplace_auditevent WHERE sequence >= %s", [4])
@@ -172,7 +172,7 @@ def test_verify_audit_notices_events_cut_off_the_end():
 
 
 @pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(
     "sql",
     [
@@ -189,7 +189,7 @@ def test_postgresql_trigger_refuses_update_and_delete(sql):
 
 
 @pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_keep_the_sequence_gap_free_and_the_chain_intact():
     threads_count, per_thread = 8, 15
     errors: list[BaseException] = []

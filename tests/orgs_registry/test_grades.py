@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from marketplace.models import AuditAction, AuditEvent
 from orgs_registry import services
@@ -25,6 +25,13 @@ from orgs_registry.models import (
 from orgs_registry.selectors import grade_current, grade_eligibility, with_current_grade
 
 TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the services' messages in English (the site default is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from marketplace.models import AuditAction, AuditEvent, Role, User
 from orgs_registry import exit as registry_exit
@@ -26,6 +27,13 @@ from orgs_registry.models import (
 from orgs_registry.selectors import org_eligibility
 from orgs_registry.services import StaffInput
 from tests.conftest import make_organization, make_user
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the services' messages in English (the site default is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def uscc(body: str, category: str = "2") -> str:
