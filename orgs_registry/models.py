@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -876,9 +876,15 @@ class CreditMeasure(models.Model):
         on_delete=models.CASCADE,
         related_name="credit_measures",
     )
-    kind = models.CharField(_("kind"), max_length=10, choices=CreditMeasureKind.choices)
+    kind = models.CharField(
+        pgettext_lazy("reward or penalty", "kind"),
+        max_length=10,
+        choices=CreditMeasureKind.choices,
+    )
     title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True, max_length=2000)
+    description = models.TextField(
+        pgettext_lazy("reward or penalty", "description"), blank=True, max_length=2000
+    )
     authority = models.CharField(_("deciding authority"), max_length=200)
     decided_on = models.DateField(_("decided on"))
     document_number = models.CharField(_("document number"), max_length=100, blank=True)
