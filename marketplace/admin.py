@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from marketplace.admin_base import ReadOnlyAdmin
+from marketplace.audit import embargoed_events
 from marketplace.models import AuditEvent, User
 from marketplace.services import user_set_active
 
@@ -68,3 +69,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "actor_role"]
     search_fields = ["actor_name", "object_id"]
     ordering = ["-sequence"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The admin site is no way around the seal: embargoed events stay hidden here too.
+        return super().get_queryset(request).exclude(embargoed_events())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.middleware import current_request_context
@@ -112,6 +113,30 @@ def audit_record(
     event.save()
     AuditChainHead.objects.filter(pk=1).update(sequence=event.sequence, hash=event.hash)
     return event
+
+
+# --- Embargoes: events that must stay hidden for a while ---------------------------------------
+
+EmbargoSource = Callable[[], Q]
+_embargoes: list[EmbargoSource] = []
+
+
+def register_embargo(source: EmbargoSource) -> EmbargoSource:
+    """Register a function returning a ``Q`` of events nobody may read yet.
+
+    The tenders app hides every event about a bid until its tender is opened: otherwise
+    the log would tell who bid, and how many, before the opening (DESIGN.md section 6).
+    """
+    _embargoes.append(source)
+    return source
+
+
+def embargoed_events() -> Q:
+    """A ``Q`` matching the events hidden right now (matching nothing when none are)."""
+    combined = Q(pk__in=[])
+    for source in _embargoes:
+        combined |= source()
+    return combined
 
 
 @dataclass(frozen=True)

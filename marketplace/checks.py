@@ -29,6 +29,16 @@ def check_production_services(app_configs: Any, **kwargs: Any) -> list[Warning]:
                 id="marketplace.W002",
             )
         )
+    if not settings.BID_ENCRYPTION_KEYS:
+        warnings.append(
+            Warning(
+                "BID_ENCRYPTION_KEYS is not set, so sealed bids are encrypted with a key "
+                "derived from SECRET_KEY.",
+                hint="Generate a key with Fernet.generate_key() and set BID_ENCRYPTION_KEYS; "
+                "see tenders/sealing.py for rotation.",
+                id="marketplace.W004",
+            )
+        )
     script_sources = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("script-src", [])
     if "'unsafe-inline'" in script_sources or "'unsafe-eval'" in script_sources:
         warnings.append(

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from marketplace import permissions
+from marketplace.audit import embargoed_events
 from marketplace.filters import AuditEventFilter
 from marketplace.models import AuditChainHead, AuditEvent, User
 
@@ -40,7 +41,9 @@ def audit_event_list_for_user(
     """Audit events the user may browse, filtered; the FilterSet carries form errors."""
     if not permissions.can_view_audit_log(user):
         raise PermissionDenied
-    filterset = AuditEventFilter(data=filters or None, queryset=AuditEvent.objects.all())
+    filterset = AuditEventFilter(
+        data=filters or None, queryset=AuditEvent.objects.exclude(embargoed_events())
+    )
     # Unbound (no filters): everything. Bound but invalid: nothing, with the form errors.
     if filterset.is_bound and not filterset.is_valid():
         return filterset.queryset.none(), filterset
@@ -53,7 +56,7 @@ def audit_event_get_for_user(user: User | AnonymousUser, sequence: int) -> tuple
     if not permissions.can_view_audit_log(user):
         raise Http404
     try:
-        event = AuditEvent.objects.get(sequence=sequence)
+        event = AuditEvent.objects.exclude(embargoed_events()).get(sequence=sequence)
     except AuditEvent.DoesNotExist as exc:
         raise Http404 from exc
     head = AuditChainHead.objects.filter(pk=1).values_list("sequence", flat=True).first() or 0

@@ -295,6 +295,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- The product ----------------------------------------------------------------------------
 
+# Fernet keys that seal bid content at rest, newest first (tenders/sealing.py explains the
+# rotation). Required in production; development derives one from SECRET_KEY.
+BID_ENCRYPTION_KEYS = env.list("BID_ENCRYPTION_KEYS", default=[])
+# Tender references: <prefix>-<year>-<number>, e.g. JFB-2026-007.
+TENDER_REFERENCE_PREFIX = env.str("TENDER_REFERENCE_PREFIX", default="JFB")
+
 STREET_OFFICE = {
     "name": _("Jiefangbei Sub-district Office, Yuzhong District, Chongqing"),
     "region_code": "500103",

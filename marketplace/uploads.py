@@ -226,3 +226,88 @@ def sniff_spreadsheet(data: bytes) -> SpreadsheetKind:
         raise _not_a_spreadsheet(what)
     decode_text(data)
     return "csv"
+
+
+# --- Documents (bid and tender documents) -------------------------------------------------------
+
+DocumentKind = Literal["pdf", "docx", "xlsx", "png", "jpeg"]
+DOCUMENT_CONTENT_TYPES: dict[str, str] = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+}
+DOCUMENT_EXTENSIONS: dict[str, str] = {
+    "pdf": ".pdf",
+    "docx": ".docx",
+    "xlsx": ".xlsx",
+    "png": ".png",
+    "jpeg": ".jpg",
+}
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+# PDF features that run code or carry other files when the PDF is opened.
+_PDF_ACTIVE_CONTENT = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+
+
+def _not_a_document(what: str) -> ValidationError:
+    return file_error(
+        _(
+            "The file is not an accepted document (PDF, Word .docx, Excel .xlsx, PNG or JPEG): "
+            "by its content it is %(what)s."
+        )
+        % {"what": what},
+        code="wrong_type",
+    )
+
+
+def sniff_document(data: bytes) -> DocumentKind:
+    """Decide from the content which accepted document type ``data`` is, or refuse it.
+
+    PDFs that carry scripts, launch actions or embedded files are refused; Office files
+    must be sound, bomb-free archives of the right kind.
+    """
+    if not data:
+        raise file_error(_("The file is empty."), code="empty")
+    head = data[:16]
+    if head.startswith(b"%PDF-"):
+        if any(marker in data for marker in _PDF_ACTIVE_CONTENT):
+            raise file_error(
+                _(
+                    "The PDF contains scripts, actions or embedded files; print it to a plain "
+                    "PDF and upload that."
+                ),
+                code="active_content",
+            )
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(_ZIP_MAGIC):
+        names = set(check_zip(data))
+        if "[Content_Types].xml" in names and "word/document.xml" in names:
+            if any(name.lower().endswith("vbaproject.bin") for name in names):
+                raise file_error(
+                    _("The document contains macros; save it as a plain .docx."),
+                    code="active_content",
+                )
+            return "docx"
+        if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+            if any(name.lower().endswith("vbaproject.bin") for name in names):
+                raise file_error(
+                    _("The workbook contains macros; save it as a plain .xlsx."),
+                    code="active_content",
+                )
+            return "xlsx"
+        raise _not_a_document(_describe_zip(sorted(names)))
+    what = describe_content(data)
+    raise _not_a_document(what or _("text or an unknown format"))
+
+
+def safe_filename(name: str, kind: str) -> str:
+    """A display name without path parts, with the extension the content really has."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "document"
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = "".join(ch for ch in stem if ch.isprintable() and ch not in '<>:"|?*')[:150]
+    return f"{stem or 'document'}{DOCUMENT_EXTENSIONS[kind]}"

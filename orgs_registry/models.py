@@ -102,8 +102,8 @@ class FundingType(models.TextChoices):
     """How an organization is funded; two kinds may not sell services (财政部令第102号 Art. 8)."""
 
     INDEPENDENT = "independent", _("Not fiscally funded")
-    PUBLIC_INSTITUTION_2 = "public_institution_2", _("Public institution, class 2 (公益二类)")
-    PUBLIC_INSTITUTION_1 = "public_institution_1", _("Public institution, class 1 (公益一类)")
+    PUBLIC_INSTITUTION_2 = "public_institution_2", _("Public institution, class 2")
+    PUBLIC_INSTITUTION_1 = "public_institution_1", _("Public institution, class 1")
     FISCAL_MASS_ORGANIZATION = (
         "fiscal_mass_organization",
         _("Fiscally funded mass organization using public-institution posts"),

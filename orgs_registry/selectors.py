@@ -473,7 +473,10 @@ def org_eligibility(organization: Organization, tender: Any = None) -> Eligibili
         failures.append(
             EligibilityIssue(
                 "excluded_funding",
-                _("%(type)s may not sell services to the government (财政部令第102号 Art. 8).")
+                _(
+                    "%(type)s may not sell services to the government "
+                    "(Ministry of Finance Order No. 102, Art. 8)."
+                )
                 % {"type": FundingType(organization.funding_type).label},
             )
         )

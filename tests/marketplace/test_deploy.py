@@ -16,6 +16,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://marketplace@db.invalid:5432/marketplace",
     "EMAIL_URL": "smtp+tls://mailer:secret@mail.invalid:587",
     "STATIC_MANIFEST": "true",
+    "BID_ENCRYPTION_KEYS": "q0X6s1g2u9cY5W3x8m4L7b2N0v6H1j5K9p3R7t2Z4cE=",
 }
 
 

@@ -160,7 +160,7 @@ def test_a_change_request_shows_the_values_before_and_requested(
         }
     assert rows == {
         "Legal representative": ("", "李强"),
-        "Funding type": ("Not fiscally funded", "Public institution, class 2 (公益二类)"),
+        "Funding type": ("Not fiscally funded", "Public institution, class 2"),
     }
     assert "李强" in response.content.decode()
 

@@ -1,0 +1,179 @@
+"""The procurement rules a tender is checked against (pure; no database).
+
+财政部令第87号 (public tender), 财库〔2014〕214号 (competitive consultation), 财库〔2015〕124号
+(consultation on purchased services), 财政部令第102号 (what may be bought). Values marked
+[cfg] in DESIGN.md 4.3-4.4 are module constants here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+PUBLIC_TENDER = "public_tender"
+COMPETITIVE_CONSULTATION = "competitive_consultation"
+
+# Publication to bid deadline, in calendar days (87号令 Art. 18; 214号 Art. 10).
+MIN_BID_PERIOD_DAYS = {PUBLIC_TENDER: 20, COMPETITIVE_CONSULTATION: 10}
+# A clarification or amendment that affects preparation needs this many days before the
+# deadline, or the deadline moves (87号令 Art. 27).
+CLARIFICATION_MIN_DAYS = 15
+# Tender documents are available for at least five working days (87号令 Art. 19).
+DOCUMENT_PERIOD_WORKING_DAYS = 5
+# Price points: at least 10 for services in a public tender (87号令 Art. 55); 10 to 30 in a
+# competitive consultation (214号 Art. 24).
+PRICE_POINTS_BOUNDS: dict[str, tuple[Decimal, Decimal | None]] = {
+    PUBLIC_TENDER: (Decimal("10"), None),
+    COMPETITIVE_CONSULTATION: (Decimal("10"), Decimal("30")),
+}
+TOTAL_POINTS = Decimal("100")
+# A purchased service runs at most one year, or three for a stable recurring one (102号令 Art. 24).
+MAX_SERVICE_DAYS = 3 * 366
+
+NEGATIVE_LIST_REASONS: dict[str, Promise] = {
+    "staff_hiring": _(
+        "Hiring staff for the purchasing unit is not a purchased service "
+        "(Ministry of Finance Order No. 102, Art. 10(1))."
+    ),
+    "labour_dispatch": _(
+        "Labour dispatch is on the negative list of purchased services "
+        "(Ministry of Finance Order No. 102, Art. 10(2))."
+    ),
+    "public_welfare_posts": _(
+        "Public-welfare posts are funded by employment programmes, not bought as services "
+        "(Ministry of Finance Order No. 102, Art. 10(3))."
+    ),
+    "financing": _(
+        "Financing and borrowing may not be bought as services "
+        "(Ministry of Finance Order No. 102, Art. 10(4))."
+    ),
+    "goods_or_works": _(
+        "Goods and construction works are bought under the procurement rules for goods and "
+        "works, not as services (Ministry of Finance Order No. 102, Art. 10(5))."
+    ),
+}
+
+# Words that suggest the negative list even when the form says "service": the approver
+# sees them as a warning (they may be harmless, e.g. "no labour dispatch").
+NEGATIVE_LIST_HINTS = (
+    "劳务派遣",
+    "派遣",
+    "公益性岗位",
+    "招聘",
+    "聘用",
+    "融资",
+    "借款",
+    "采购设备",
+    "工程施工",
+)
+
+
+def negative_list_reason(nature: str) -> str | None:
+    """Why ``nature`` may not be bought as a service, or ``None`` when it may."""
+    reason = NEGATIVE_LIST_REASONS.get(nature)
+    return str(reason) if reason is not None else None
+
+
+def negative_list_hints(*texts: str) -> list[str]:
+    """Negative-list words found in the texts (for the approver's attention)."""
+    joined = " ".join(texts)
+    return [word for word in NEGATIVE_LIST_HINTS if word in joined]
+
+
+@dataclass(frozen=True)
+class CriterionInput:
+    code: str
+    name: str
+    kind: str
+    points: Decimal
+
+
+def parse_criteria(raw: Iterable[Mapping[str, Any]]) -> tuple[list[CriterionInput], list[str]]:
+    """Read criteria rows; return them and one message per row that cannot be read."""
+    rows: list[CriterionInput] = []
+    problems: list[str] = []
+    for number, item in enumerate(raw, start=1):
+        try:
+            points = Decimal(str(item.get("points", "")))
+        except (InvalidOperation, ValueError):
+            problems.append(str(_("criterion %(n)s: points must be a number") % {"n": number}))
+            continue
+        rows.append(
+            CriterionInput(
+                code=str(item.get("code", "")).strip(),
+                name=str(item.get("name", "")).strip(),
+                kind=str(item.get("kind", "")).strip(),
+                points=points,
+            )
+        )
+    return rows, problems
+
+
+def criteria_problems(method: str, criteria: list[CriterionInput]) -> list[str]:
+    """Everything wrong with a weighted-scoring scheme (DESIGN.md 4.4); empty when valid."""
+    problems: list[str] = []
+    if not criteria:
+        return [str(_("The scheme needs criteria: a price criterion and at least one other."))]
+    seen: set[str] = set()
+    for number, criterion in enumerate(criteria, start=1):
+        label = criterion.code or str(number)
+        if not criterion.code:
+            problems.append(str(_("criterion %(n)s: the code is missing") % {"n": number}))
+        elif criterion.code in seen:
+            problems.append(str(_("criterion %(code)s: the code is used twice") % {"code": label}))
+        seen.add(criterion.code)
+        if not criterion.name:
+            problems.append(str(_("criterion %(code)s: the name is missing") % {"code": label}))
+        if criterion.kind not in ("price", "objective", "subjective"):
+            problems.append(
+                str(
+                    _("criterion %(code)s: the kind must be price, objective or subjective")
+                    % {"code": label}
+                )
+            )
+        if criterion.points <= 0:
+            problems.append(
+                str(_("criterion %(code)s: points must be more than 0") % {"code": label})
+            )
+    prices = [c for c in criteria if c.kind == "price"]
+    if len(prices) != 1:
+        problems.append(
+            str(
+                _("The scheme needs exactly one price criterion, not %(count)s.")
+                % {"count": len(prices)}
+            )
+        )
+    else:
+        low, high = PRICE_POINTS_BOUNDS.get(method, (Decimal("10"), None))
+        points = prices[0].points
+        if points < low or (high is not None and points > high):
+            bounds = (
+                _("between %(low)s and %(high)s") % {"low": low, "high": high}
+                if high is not None
+                else _("at least %(low)s") % {"low": low}
+            )
+            problems.append(
+                str(
+                    _("Price points are %(points)s; this procurement method needs %(bounds)s.")
+                    % {"points": points, "bounds": bounds}
+                )
+            )
+    if len(criteria) < 2:
+        problems.append(str(_("The scheme needs at least one criterion besides the price.")))
+    total = sum((c.points for c in criteria), Decimal("0"))
+    if total != TOTAL_POINTS:
+        problems.append(
+            str(_("The criteria add up to %(total)s points, not 100.") % {"total": total})
+        )
+    return problems
+
+
+def earliest_bid_deadline(method: str, published_at: datetime) -> datetime:
+    """The earliest deadline the method allows for a tender published at ``published_at``."""
+    return published_at + timedelta(days=MIN_BID_PERIOD_DAYS[method])
