@@ -7,10 +7,12 @@ organization alone. The opening copies them into the plain columns below.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -176,6 +178,17 @@ class Tender(ConcurrentTransitionMixin, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("tenders:detail", args=[self.pk])
+
+    def clean(self) -> None:
+        # The check constraints enforce the same below the ORM; here each lands on its field.
+        errors: dict[str, Any] = {}
+        if isinstance(self.budget, Decimal) and self.budget <= 0:
+            errors["budget"] = _("The budget ceiling must be more than 0.")
+        qd, bd = self.question_deadline, self.bid_deadline
+        if isinstance(qd, datetime) and isinstance(bd, datetime) and qd > bd:
+            errors["question_deadline"] = _("Questions must close before the bid deadline.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def minimum_bids(self) -> int:

@@ -123,9 +123,6 @@ def _check_tender(tender: Tender, criteria: list[rules.CriterionInput] | None) -
                     "(Ministry of Finance Order No. 102, Art. 24)."
                 )
             ]
-    qd, bd = tender.question_deadline, tender.bid_deadline
-    if isinstance(qd, datetime) and isinstance(bd, datetime) and qd > bd:
-        errors["question_deadline"] = [_("Questions must close before the bid deadline.")]
     if errors:
         raise ValidationError(errors)
 
@@ -189,7 +186,7 @@ def tender_create(
             eligibility_notes=eligibility_notes.strip(),
             created_by=actor,
         )
-        tender.full_clean(exclude=["status", "created_by"])
+        tender.full_clean(exclude=["status", "created_by"], validate_constraints=False)
         _check_tender(tender, parsed)
         tender.save()
         tender.communities.set(list(communities))
@@ -223,7 +220,7 @@ def tender_update(
         before = {name: getattr(tender, name) for name in fields}
         for name, value in fields.items():
             setattr(tender, name, value.strip() if isinstance(value, str) else value)
-        tender.full_clean(exclude=["status", "created_by"])
+        tender.full_clean(exclude=["status", "created_by"], validate_constraints=False)
         current = [
             rules.CriterionInput(c.code, c.name, c.kind, c.points) for c in tender.criteria.all()
         ]
@@ -444,7 +441,7 @@ def tender_amend(
         before = {name: getattr(tender, name) for name in changes}
         for name, value in changes.items():
             setattr(tender, name, value.strip() if isinstance(value, str) else value)
-        tender.full_clean(exclude=["status", "created_by"])
+        tender.full_clean(exclude=["status", "created_by"], validate_constraints=False)
         current = [
             rules.CriterionInput(c.code, c.name, c.kind, c.points) for c in tender.criteria.all()
         ]
@@ -816,7 +813,7 @@ def _clean_staff(
     ids: list[int] = []
     for row in rows:
         try:
-            ids.append(int(row.get("person")))
+            ids.append(int(str(row.get("person"))))
         except (TypeError, ValueError):
             ids.append(-1)
     employed = set(
@@ -904,6 +901,10 @@ def bid_prepare(
         content = _content(bid)
         errors: dict[str, list[str]] = {}
         if price is not None:
+            try:
+                price = Decimal(str(price))
+            except (InvalidOperation, ValueError):
+                price = Decimal("-1")
             if price <= 0:
                 errors["price"] = [_("The price must be more than 0.")]
             elif price > tender.budget:

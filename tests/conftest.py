@@ -39,11 +39,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings) -> None:
+def _fast_and_isolated(settings, tmp_path) -> None:
     # Hashing with Argon2 costs ~50 ms a user; the algorithm is not what tests check.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Throttle counters and lock-out state live in the cache and must not leak between tests.
     cache.clear()
+    # Uploaded files (bid documents, tender documents) go to a folder of this test only.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def make_organization(name: str, body: str, *, verified: bool = True, category: str = "2"):

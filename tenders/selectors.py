@@ -1,0 +1,480 @@
+"""Reads of tenders and bids, scoped to the user, with the seal enforced.
+
+A bid is reached only through ``bid_get_for_user`` and ``bid_list_for_user``: before the
+opening they return the bidding organization's own bid and nothing else, to anyone; a
+bid that is not yours is a 404, exactly like one that does not exist. Sealed content is
+decrypted only in ``bid_content_for_user``, for the owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import Role
+from marketplace.permissions import has_role, is_official, is_org_user
+from orgs_registry.models import Person
+from orgs_registry.selectors import org_eligibility
+from tenders import permissions, sealing
+from tenders.filters import TenderFilter
+from tenders.models import (
+    PUBLIC_TENDER_STATES,
+    Amendment,
+    Bid,
+    BidDocument,
+    BidReceipt,
+    BidStaff,
+    BidStatus,
+    OpeningConfirmation,
+    Question,
+    QuestionStatus,
+    Tender,
+    TenderDocument,
+    TenderInterest,
+    TenderStatus,
+)
+
+# --- Tenders ----------------------------------------------------------------------------------
+
+
+def tender_list_for_user(user: Any) -> QuerySet[Tender]:
+    """Published tenders for everyone; drafts and approvals too for the street office."""
+    queryset = Tender.objects.select_related("category", "created_by").prefetch_related(
+        "communities"
+    )
+    if is_official(user) or has_role(user, Role.AUDITOR):
+        return queryset
+    return queryset.filter(status__in=list(PUBLIC_TENDER_STATES))
+
+
+def tender_directory(
+    user: Any, *, filters: Mapping[str, Any] | None
+) -> tuple[QuerySet[Tender], TenderFilter]:
+    """Tenders the user may see, filtered; unbound: all, invalid: none (with the errors)."""
+    filterset = TenderFilter(data=filters or None, queryset=tender_list_for_user(user))
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none(), filterset
+    return filterset.qs.order_by("-bid_deadline", "-pk"), filterset
+
+
+def tender_get_for_user(user: Any, pk: Any) -> Tender:
+    try:
+        return tender_list_for_user(user).prefetch_related("criteria", "documents").get(pk=pk)
+    except (Tender.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def tender_documents(tender: Tender) -> QuerySet[TenderDocument]:
+    return TenderDocument.objects.filter(tender=tender).order_by("uploaded_at", "pk")
+
+
+def tender_document_get_for_user(user: Any, pk: Any) -> TenderDocument:
+    """A tender document, public once its tender is; 404 otherwise."""
+    try:
+        document = TenderDocument.objects.select_related("tender").get(pk=pk)
+    except (TenderDocument.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_view_tender(user, document.tender):
+        raise Http404
+    return document
+
+
+def amendment_list(tender: Tender) -> QuerySet[Amendment]:
+    return Amendment.objects.filter(tender=tender).prefetch_related("documents").order_by("number")
+
+
+def is_following(user: Any, tender: Tender) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return TenderInterest.objects.filter(tender=tender, user=user).exists()
+
+
+# --- Questions --------------------------------------------------------------------------------
+
+
+def question_list_for_user(user: Any, tender: Tender) -> QuerySet[Question]:
+    """Answered questions for everyone; a bidder also sees its own unanswered ones; the
+    street office and auditors see every question. Askers are shown only to the latter
+    (``permissions.can_see_asker``)."""
+    queryset = Question.objects.filter(tender=tender).select_related("organization")
+    if is_official(user) or has_role(user, Role.AUDITOR):
+        return queryset
+    visible = Q(status=QuestionStatus.ANSWERED)
+    if is_org_user(user):
+        visible |= Q(organization_id=user.organization_id)
+    return queryset.filter(visible)
+
+
+def question_get_for_user(user: Any, pk: Any) -> Question:
+    try:
+        question = Question.objects.select_related("tender", "organization").get(pk=pk)
+    except (Question.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_view_tender(user, question.tender):
+        raise Http404
+    if not question_list_for_user(user, question.tender).filter(pk=question.pk).exists():
+        raise Http404
+    return question
+
+
+def open_question_list_for_official(user: Any) -> QuerySet[Question]:
+    """Questions waiting for an answer on tenders still open (the official's workspace)."""
+    if not is_official(user):
+        return Question.objects.none()
+    return (
+        Question.objects.filter(status=QuestionStatus.OPEN, tender__status=TenderStatus.PUBLISHED)
+        .select_related("tender")
+        .order_by("asked_at")
+    )
+
+
+# --- Bids -------------------------------------------------------------------------------------
+
+
+def _bids() -> QuerySet[Bid]:
+    return Bid.objects.select_related("tender", "organization")
+
+
+def bid_list_for_user(user: Any, tender: Tender) -> QuerySet[Bid]:
+    """The bids of ``tender`` the user may see.
+
+    Before the opening: the user's own organization's bid, and nothing else for anybody;
+    asking as the street office raises ``PermissionDenied`` (the seal says so). After the
+    opening: every opened bid for the street office, auditors and assessors.
+    """
+    own = Q(organization_id=getattr(user, "organization_id", None)) if is_org_user(user) else None
+    if permissions.can_see_bids_of(user, tender):
+        return _bids().filter(tender=tender, opened_at__isnull=False).order_by("price", "pk")
+    if own is not None:
+        return _bids().filter(own, tender=tender)
+    if is_official(user) or has_role(user, Role.AUDITOR) or has_role(user, Role.ASSESSOR):
+        raise PermissionDenied(_("The bids are sealed until the opening."))
+    return Bid.objects.none()
+
+
+def bid_get_for_user(user: Any, pk: Any) -> Bid:
+    """One bid the user may read (the owner; after the opening the street office), or 404."""
+    try:
+        bid = _bids().get(pk=pk)
+    except (Bid.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_read_bid(user, bid):
+        raise Http404
+    return bid
+
+
+def own_bid(user: Any, tender: Tender) -> Bid | None:
+    """The user's organization's bid for ``tender``, if it has one."""
+    if not is_org_user(user):
+        return None
+    return _bids().filter(tender=tender, organization_id=user.organization_id).first()
+
+
+def own_bid_list(user: Any) -> QuerySet[Bid]:
+    """Every bid of the user's organization, newest first (the organization's workspace)."""
+    if not is_org_user(user):
+        return Bid.objects.none()
+    return (
+        _bids()
+        .filter(organization_id=user.organization_id)
+        .prefetch_related(
+            Prefetch("receipts", queryset=BidReceipt.objects.order_by("-received_at"))
+        )
+        .order_by("-tender__bid_deadline", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class StaffLine:
+    person_id: int
+    name: str
+    id_number_masked: str
+    role: str
+    fte: Decimal
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    id: int
+    name: str
+    kind: str
+    kind_label: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class BidContent:
+    """A bid's content as its reader sees it (decrypted for the owner before the opening)."""
+
+    price: Decimal | None
+    staff: list[StaffLine]
+    proposal: str
+    documents: list[DocumentLine]
+    sealed: bool = field(default=True)
+
+
+def _document_lines(bid: Bid) -> list[DocumentLine]:
+    return [
+        DocumentLine(
+            id=d.pk,
+            name=str(sealing.unseal_json(d.sealed_name)),
+            kind=d.kind,
+            kind_label=str(d.get_kind_display()),
+            content_type=d.content_type,
+            size=d.size,
+            sha256=d.sha256,
+        )
+        for d in BidDocument.objects.filter(bid=bid).order_by("uploaded_at", "pk")
+    ]
+
+
+def bid_content_for_user(user: Any, bid: Bid) -> BidContent:
+    """The content the user may read: 404 for anyone who may not read the bid."""
+    if not permissions.can_read_bid(user, bid):
+        raise Http404
+    if bid.opened_at is not None:
+        rows = BidStaff.objects.filter(bid=bid).select_related("person").order_by("pk")
+        staff = [
+            StaffLine(
+                person_id=row.person_id,
+                name=row.person.name,
+                id_number_masked=row.person.id_number_masked,
+                role=row.role,
+                fte=row.fte,
+            )
+            for row in rows
+        ]
+        return BidContent(
+            price=bid.price,
+            staff=staff,
+            proposal=bid.proposal,
+            documents=_document_lines(bid),
+            sealed=False,
+        )
+    content = sealing.unseal_json(bid.sealed) if bid.sealed else {}
+    plan = content.get("staff", [])
+    people = Person.objects.in_bulk([row["person"] for row in plan])
+    return BidContent(
+        price=Decimal(content["price"]) if content.get("price") else None,
+        staff=[
+            StaffLine(
+                person_id=row["person"],
+                name=people[row["person"]].name if row["person"] in people else "?",
+                id_number_masked=(
+                    people[row["person"]].id_number_masked if row["person"] in people else ""
+                ),
+                role=row["role"],
+                fte=Decimal(row["fte"]),
+            )
+            for row in plan
+        ],
+        proposal=content.get("proposal", ""),
+        documents=_document_lines(bid),
+        sealed=True,
+    )
+
+
+def bid_document_for_download(user: Any, pk: Any) -> tuple[BidDocument, str, bytes]:
+    """A bid document decrypted for a reader of its bid: (document, file name, bytes); 404
+    for everyone else."""
+    try:
+        document = BidDocument.objects.select_related("bid__tender", "bid__organization").get(pk=pk)
+    except (BidDocument.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_read_bid(user, document.bid):
+        raise Http404
+    with document.file.open("rb") as handle:
+        data = sealing.unseal_bytes(handle.read())
+    return document, str(sealing.unseal_json(document.sealed_name)), data
+
+
+def bid_document_get_for_user(user: Any, pk: Any) -> BidDocument:
+    try:
+        document = BidDocument.objects.select_related("bid__tender", "bid__organization").get(pk=pk)
+    except (BidDocument.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_read_bid(user, document.bid):
+        raise Http404
+    return document
+
+
+def receipt_list_for_user(user: Any, bid: Bid) -> QuerySet[BidReceipt]:
+    """A bid's receipts: its organization's; after the opening, the readers of the bid."""
+    if not permissions.can_read_bid(user, bid):
+        raise Http404
+    return BidReceipt.objects.filter(bid=bid).order_by("-received_at")
+
+
+def latest_receipt(bid: Bid) -> BidReceipt | None:
+    return BidReceipt.objects.filter(bid=bid).order_by("-received_at").first()
+
+
+# --- Opening ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpeningRow:
+    organization_name: str
+    uscc: str
+    price: Decimal
+    received_at: datetime | None
+    sha256: str
+    status: str
+    status_label: str
+    warnings: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class OpeningRecord:
+    """开标记录: who bid, at what price, with which receipt hash, opened when and by whom."""
+
+    tender: Tender
+    opened_at: datetime
+    officials: list[str]
+    rows: list[OpeningRow]
+    not_confirmed: int
+
+
+def opening_record(tender: Tender) -> OpeningRecord:
+    """The opening record, once the tender is opened (404 before: there is none)."""
+    if not permissions.can_see_opening_record(None, tender) or tender.opened_at is None:
+        raise Http404
+    bids = (
+        Bid.objects.filter(tender=tender, opened_at__isnull=False)
+        .select_related("organization")
+        .prefetch_related(
+            Prefetch("receipts", queryset=BidReceipt.objects.order_by("-received_at"))
+        )
+        .order_by("price", "submitted_at", "pk")
+    )
+    rows = []
+    for bid in bids:
+        receipt = next(iter(bid.receipts.all()), None)
+        rows.append(
+            OpeningRow(
+                organization_name=bid.organization.name,
+                uscc=bid.organization.uscc,
+                price=bid.price or Decimal("0"),
+                received_at=receipt.received_at if receipt else bid.submitted_at,
+                sha256=receipt.sha256 if receipt else bid.content_sha256,
+                status=bid.status,
+                status_label=str(bid.get_status_display()),
+                warnings=list(bid.warnings or []),
+            )
+        )
+    officials = [
+        c.official.get_full_name()
+        for c in OpeningConfirmation.objects.filter(tender=tender).select_related("official")
+    ]
+    not_confirmed = Bid.objects.filter(tender=tender, status=BidStatus.NEEDS_CONFIRMATION).count()
+    return OpeningRecord(
+        tender=tender,
+        opened_at=tender.opened_at,
+        officials=officials,
+        rows=rows,
+        not_confirmed=not_confirmed,
+    )
+
+
+def opening_confirmations(tender: Tender) -> QuerySet[OpeningConfirmation]:
+    return OpeningConfirmation.objects.filter(tender=tender).select_related("official")
+
+
+# --- Workspaces -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfficialWorkspace:
+    drafts: list[Tender]
+    awaiting_my_approval: list[Tender]
+    awaiting_approval: list[Tender]
+    questions: list[Question]
+    to_open: list[Tender]
+    to_review: list[Tender]
+
+
+def official_workspace(user: Any) -> OfficialWorkspace:
+    """What waits for a street-office official: drafts, approvals, questions, openings."""
+    if not is_official(user):
+        raise PermissionDenied
+    now = timezone.now()
+    tenders = Tender.objects.select_related("category", "created_by")
+    pending = tenders.filter(status=TenderStatus.PENDING_APPROVAL).order_by("submitted_at")
+    return OfficialWorkspace(
+        drafts=list(
+            tenders.filter(status=TenderStatus.DRAFT, created_by=user).order_by("-updated_at")
+        ),
+        awaiting_my_approval=list(pending.exclude(created_by=user))
+        if has_role(user, Role.APPROVER)
+        else [],
+        awaiting_approval=list(pending.filter(created_by=user)),
+        questions=list(open_question_list_for_official(user)[:50]),
+        to_open=list(
+            tenders.filter(
+                Q(status=TenderStatus.CLOSED)
+                | Q(status=TenderStatus.PUBLISHED, bid_deadline__lte=now)
+            )
+            .annotate(
+                confirmed_by_me=Exists(
+                    OpeningConfirmation.objects.filter(tender=OuterRef("pk"), official=user)
+                ),
+                confirmations=Count("opening_confirmations", distinct=True),
+            )
+            .order_by("bid_deadline")
+        ),
+        to_review=list(
+            tenders.filter(status=TenderStatus.OPENED)
+            .annotate(
+                unreviewed=Count("bids", filter=Q(bids__status=BidStatus.OPENED), distinct=True)
+            )
+            .filter(unreviewed__gt=0)
+            .order_by("opened_at")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OpenTender:
+    tender: Tender
+    bid: Bid | None
+    eligible: bool
+    problems: list[str]
+    warnings: list[str]
+
+
+def organization_open_tenders(user: Any) -> list[OpenTender]:
+    """Tenders accepting bids, with the user's organization's bid and eligibility."""
+    if not is_org_user(user):
+        return []
+    organization = user.organization
+    eligibility = org_eligibility(organization)
+    tenders = (
+        Tender.objects.filter(status=TenderStatus.PUBLISHED, bid_deadline__gt=timezone.now())
+        .select_related("category")
+        .order_by("bid_deadline")
+    )
+    bids = {
+        bid.tender_id: bid
+        for bid in Bid.objects.filter(organization=organization, tender__in=tenders)
+    }
+    return [
+        OpenTender(
+            tender=tender,
+            bid=bids.get(tender.pk),
+            eligible=eligibility.eligible,
+            problems=[str(issue) for issue in eligibility.failures],
+            warnings=[str(issue) for issue in eligibility.warnings],
+        )
+        for tender in tenders
+    ]

@@ -1,0 +1,13 @@
+"""Background tasks of the tenders app."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from tenders.services import tenders_close_due
+
+
+@task()
+def close_due_tenders() -> int:
+    """Close published tenders past their deadline (also ``manage.py close_due_tenders``)."""
+    return tenders_close_due()
