@@ -10,6 +10,7 @@ class TendersConfig(AppConfig):
         from django.db.models import Q
 
         from marketplace.audit import register_embargo
+        from tenders import commitments  # noqa: F401  (registers open bids as commitments)
         from tenders.models import Tender
 
         @register_embargo

@@ -354,3 +354,21 @@ def test_the_sealed_values_are_not_in_the_database_in_clear(tender, bidder):
     for secret in ("483210.55", "独特方案文本ZXQ"):
         assert secret not in rows
         assert secret not in audit
+
+
+def test_an_open_bid_holds_up_deregistration(tender, bidder, registry_admin):
+    from orgs_registry.services import (
+        organization_deregistration_complete,
+        organization_deregistration_start,
+    )
+
+    bid = prepare(tender, bidder)
+    services.bid_submit(bid=bid, actor=bidder.admin)
+    organization_deregistration_start(
+        organization=bidder.organization, actor=bidder.admin, reason="业务终止"
+    )
+    with pytest.raises(ValidationError, match=tender.title):
+        organization_deregistration_complete(organization=bidder.organization, actor=registry_admin)
+    # Deregistering also stops new bids at once.
+    with pytest.raises(ValidationError, match="leaving the register"):
+        prepare(tender, bidder)
