@@ -2,7 +2,8 @@
 
 Running it again changes nothing: every object is looked up before it is created.
 All data is synthetic. The registry's part (about thirty organizations with rosters,
-grades and credit records) lives in ``orgs_registry.demo``.
+grades and credit records) lives in ``orgs_registry.demo``; the tenders (every state,
+with bids and questions) in ``tenders.demo``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from marketplace.models import Role, User
 from marketplace.services import user_create
 from orgs_registry import demo as registry_demo
 from orgs_registry.models import Organization
+from tenders import demo as tenders_demo
 
 DEMO_PASSWORD = "jfb-demo-2026"  # noqa: S105  (published in the README on purpose)
 REGION = registry_demo.REGION  # 渝中区
@@ -81,6 +83,14 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
             for demo in registry_demo.demo_organizations(scale)
             if demo.key not in admins
         ]
+        # The tenders last: their bids come from the organizations' administrators and
+        # staffing plans from the rosters made above.
+        tenders_demo.seed_tenders(
+            organizations=organizations,
+            official=users["official"],
+            approver=users["approver"],
+            scale=scale,
+        )
     return [*ACCOUNTS, *others]
 
 
