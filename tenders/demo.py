@@ -297,7 +297,7 @@ TENDERS: tuple[DemoTender, ...] = (
             QuestionPlan(
                 "governance",
                 "招标文件未明确楼栋自治的服务要求，是否需要在方案中覆盖楼栋自治？",
-                "需要。已发布更正公告，增加楼栋自治服务指标，投标截止时间相应顺延。",
+                "需要。街道将发布更正公告，增加楼栋自治服务指标，投标截止时间相应顺延。",
             ),
         ),
         amendment=AmendmentPlan(
