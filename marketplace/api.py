@@ -203,6 +203,8 @@ class ApiRootView(APIView):
                 "change-requests": reverse("api:change-request-list", request=request),
                 "grades": reverse("api:grade-list", request=request),
                 "credit-records": reverse("api:credit-record-list", request=request),
+                "tenders": reverse("api:tender-list", request=request),
+                "bids": reverse("api:bid-list", request=request),
                 "schema": reverse("api_schema", request=request),
                 "docs": reverse("api_docs", request=request),
             }

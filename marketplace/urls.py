@@ -15,6 +15,7 @@ api_v1 = (
         path("auth/token/", api.TokenView.as_view(), name="token"),
         path("me/", api.MeView.as_view(), name="me"),
         path("", include("orgs_registry.api_urls")),
+        path("", include("tenders.api_urls")),
     ],
     "api",
 )

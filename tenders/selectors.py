@@ -34,6 +34,7 @@ from tenders.models import (
     BidReceipt,
     BidStaff,
     BidStatus,
+    Community,
     OpeningConfirmation,
     Question,
     QuestionStatus,
@@ -478,3 +479,86 @@ def organization_open_tenders(user: Any) -> list[OpenTender]:
         )
         for tender in tenders
     ]
+
+
+# --- API lists ----------------------------------------------------------------------------------
+
+
+def community_list() -> QuerySet[Community]:
+    """The street office's communities in display order (a tender's service area)."""
+    return Community.objects.all()
+
+
+def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[int, BidContent]:
+    """``bid_content_for_user`` for many bids at once, in a constant number of queries.
+
+    Each bid must be readable by the user (404 otherwise, as for one bid); the lists of
+    opened bids read their plain staffing plans, a sealed bid (its owner's) is decrypted.
+    """
+    for bid in bids:
+        if not permissions.can_read_bid(user, bid):
+            raise Http404
+    opened = [bid.pk for bid in bids if bid.opened_at is not None]
+    plain: dict[int, list[StaffLine]] = {pk: [] for pk in opened}
+    for row in BidStaff.objects.filter(bid_id__in=opened).select_related("person").order_by("pk"):
+        plain[row.bid_id].append(
+            StaffLine(
+                person_id=row.person_id,
+                name=row.person.name,
+                id_number_masked=row.person.id_number_masked,
+                role=row.role,
+                fte=row.fte,
+            )
+        )
+    sealed = {
+        bid.pk: sealing.unseal_json(bid.sealed) if bid.sealed else {}
+        for bid in bids
+        if bid.opened_at is None
+    }
+    people = Person.objects.in_bulk(
+        [row["person"] for content in sealed.values() for row in content.get("staff", [])]
+    )
+    documents: dict[int, list[DocumentLine]] = {bid.pk: [] for bid in bids}
+    for d in BidDocument.objects.filter(bid_id__in=list(documents)).order_by("uploaded_at", "pk"):
+        documents[d.bid_id].append(
+            DocumentLine(
+                id=d.pk,
+                name=str(sealing.unseal_json(d.sealed_name)),
+                kind=d.kind,
+                kind_label=str(d.get_kind_display()),
+                content_type=d.content_type,
+                size=d.size,
+                sha256=d.sha256,
+            )
+        )
+    result: dict[int, BidContent] = {}
+    for bid in bids:
+        if bid.pk in plain:
+            result[bid.pk] = BidContent(
+                price=bid.price,
+                staff=plain[bid.pk],
+                proposal=bid.proposal,
+                documents=documents[bid.pk],
+                sealed=False,
+            )
+            continue
+        content = sealed[bid.pk]
+        result[bid.pk] = BidContent(
+            price=Decimal(content["price"]) if content.get("price") else None,
+            staff=[
+                StaffLine(
+                    person_id=row["person"],
+                    name=people[row["person"]].name if row["person"] in people else "?",
+                    id_number_masked=(
+                        people[row["person"]].id_number_masked if row["person"] in people else ""
+                    ),
+                    role=row["role"],
+                    fte=Decimal(row["fte"]),
+                )
+                for row in content.get("staff", [])
+            ],
+            proposal=content.get("proposal", ""),
+            documents=documents[bid.pk],
+            sealed=True,
+        )
+    return result

@@ -1,0 +1,29 @@
+"""Tenders API v1 routes: tenders, questions, documents, bids, receipts.
+
+Resources are plural nouns; state changes are POST sub-resources (DESIGN.md section 7).
+"""
+
+from rest_framework.routers import SimpleRouter
+
+from tenders import api
+
+# Path converters (not regular expressions): ids are integers in the URLs and the schema.
+router = SimpleRouter(use_regex_path=False)
+router.register("tenders", api.TenderViewSet, basename="tender")
+router.register(
+    "tenders/<int:tender_pk>/documents",
+    api.TenderDocumentListViewSet,
+    basename="tender-documents",
+)
+router.register(
+    "tenders/<int:tender_pk>/questions", api.TenderQuestionViewSet, basename="tender-question"
+)
+router.register("tenders/<int:tender_pk>/bids", api.TenderBidViewSet, basename="tender-bid")
+router.register("tender-documents", api.TenderDocumentViewSet, basename="tender-document")
+router.register("questions", api.QuestionViewSet, basename="question")
+router.register("bids", api.BidViewSet, basename="bid")
+router.register("bids/<int:bid_pk>/receipts", api.BidReceiptViewSet, basename="bid-receipt")
+router.register("bids/<int:bid_pk>/documents", api.BidDocumentListViewSet, basename="bid-documents")
+router.register("bid-documents", api.BidDocumentViewSet, basename="bid-document")
+
+urlpatterns = router.urls
