@@ -873,9 +873,13 @@ def bid_prepare(
     Calling it again (a retry, a second click) changes the same draft; it never makes a
     second bid.
     """
-    organization = getattr(actor, "organization", None)
     with transaction.atomic():
         tender = _lock(tender)
+        # Read afresh, not the actor's cached one: the gate below must see the
+        # organization as it is now (deregistration started, a credit listing).
+        organization = Organization.objects.filter(
+            pk=getattr(actor, "organization_id", None)
+        ).first()
         if tender.status == TenderStatus.PUBLISHED and tender.deadline_passed:
             raise ValidationError(_("The bid deadline has passed."), code="late")
         if organization is None or not permissions.can_prepare_bid(actor, tender):
