@@ -55,6 +55,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/<int:sequence>/", views.audit_event_detail, name="audit_event"),
     path("", include("orgs_registry.urls")),
+    path("", include("tenders.urls")),
     # API
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

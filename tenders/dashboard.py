@@ -1,0 +1,122 @@
+"""Tender cards on the dashboards, and the tender entries in the navigation.
+
+The seal holds here too (DESIGN.md 6): no card counts bids, or says whether any were made,
+before the opening. Officials count their tenders and questions; an organization counts
+its own bids only.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from marketplace import permissions
+from marketplace.dashboard import Card, NavItem, card_provider, nav_item
+from marketplace.models import Role, User
+from tenders import selectors
+from tenders.models import BidStatus, TenderStatus
+
+# An organization's bids that still need it (or wait for the opening).
+BIDS_IN_PROGRESS = (BidStatus.DRAFT, BidStatus.SUBMITTED, BidStatus.NEEDS_CONFIRMATION)
+
+nav_item(NavItem(_("Tenders"), "tenders:list", lambda user: True, order=15))
+nav_item(NavItem(_("Workspace"), "tenders:workspace", permissions.is_official, order=16))
+nav_item(NavItem(_("My bids"), "tenders:my_bids", permissions.is_org_user, order=31))
+
+
+@card_provider(order=50)
+def _official_cards(user: User) -> list[Card]:
+    if not permissions.is_official(user):
+        return []
+    workspace = selectors.official_workspace(user)
+    url = reverse("tenders:workspace")
+    cards = [
+        Card(
+            title=_("My draft tenders"),
+            value=len(workspace.drafts),
+            url=reverse("tenders:create") if not workspace.drafts else url,
+            link_text=_("Draft a tender") if not workspace.drafts else _("Open the workspace"),
+            empty_hint=_("No draft. Draft a tender to start a purchase."),
+        ),
+    ]
+    if permissions.has_role(user, Role.APPROVER):
+        waiting = len(workspace.awaiting_my_approval)
+        cards.append(
+            Card(
+                title=_("Tenders waiting for my approval"),
+                value=waiting,
+                tone="attention" if waiting else "good",
+                url=url,
+                link_text=_("Approve or return them"),
+                empty_hint=_("Nothing waits for your approval."),
+            )
+        )
+    questions = len(workspace.questions)
+    to_open = len(workspace.to_open)
+    to_review = len(workspace.to_review)
+    cards += [
+        Card(
+            title=_("Questions to answer"),
+            value=questions,
+            tone="attention" if questions else "good",
+            url=url + "#questions",
+            link_text=_("Answer them"),
+            empty_hint=_("No question waits for an answer."),
+        ),
+        Card(
+            title=_("Tenders waiting for their opening"),
+            value=to_open,
+            tone="attention" if to_open else "neutral",
+            description=_("Two different officials confirm each opening."),
+            url=url,
+            link_text=_("Confirm openings"),
+            empty_hint=_("No deadline has passed without an opening."),
+        ),
+        Card(
+            title=_("Opened tenders with bids to review"),
+            value=to_review,
+            tone="attention" if to_review else "neutral",
+            url=url,
+            link_text=_("Review the bids"),
+            empty_hint=_("No opened bid waits for its qualification review."),
+        ),
+    ]
+    return cards
+
+
+@card_provider(order=105)
+def _organization_cards(user: User) -> list[Card]:
+    if not permissions.is_org_user(user):
+        return []
+    open_tenders = selectors.organization_open_tenders(user)
+    eligible = [entry for entry in open_tenders if entry.eligible]
+    problems = open_tenders[0].problems if open_tenders and not eligible else []
+    in_progress = selectors.own_bid_list(user).filter(
+        status__in=BIDS_IN_PROGRESS,
+        tender__status__in=[TenderStatus.PUBLISHED, TenderStatus.CLOSED],
+    )
+    waiting = sum(1 for bid in in_progress if bid.status == BidStatus.NEEDS_CONFIRMATION)
+    count = len(in_progress)
+    url = reverse("tenders:my_bids")
+    return [
+        Card(
+            title=_("Tenders you can bid on"),
+            value=len(eligible),
+            tone="good" if eligible else "neutral",
+            url=url,
+            link_text=_("See the open tenders"),
+            note="; ".join(problems),
+            empty_hint=_("No tender is open to your organization now."),
+        ),
+        Card(
+            title=_("Your bids in progress"),
+            value=count,
+            tone="attention" if waiting else "neutral",
+            description=_("%(n)s need your confirmation after an amendment") % {"n": waiting}
+            if waiting
+            else "",
+            url=url,
+            link_text=_("Open your bids"),
+            empty_hint=_("No bid is being prepared or waiting for its opening."),
+        ),
+    ]
