@@ -647,3 +647,33 @@ def test_before_the_opening_there_is_nothing_to_review(client_for, official, sub
     response = post(client_for(official), bid_url(submitted[0], "qualify"), {"qualified": True})
     assert response.status_code == 404
     assert Bid.objects.get(pk=submitted[0].pk).status == BidStatus.SUBMITTED
+
+
+def test_the_own_bids_cost_the_same_queries_for_2_or_6(client_for, make_tender, bidder):
+    client = client_for(bidder.admin)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/bids/").status_code == 200
+        return len(captured)
+
+    for n in range(6):
+        submit_bid(make_tender(), bidder, str(400000 + n))
+        if n == 1:
+            few = queries()
+    assert queries() == few
+    assert client.get("/api/v1/bids/").json()["count"] == 6
+
+
+def test_an_official_cannot_change_an_opened_bid(client_for, official, opened):
+    response = patch(client_for(official), bid_url(opened[0]), {"price": "1"})
+    assert response.status_code == 403
+    assert Bid.objects.get(pk=opened[0].pk).price == Decimal("480000")
+
+
+def test_preparing_is_post_only_on_the_tenders_bids(client_for, bidder, draft_bid):
+    client = client_for(bidder.admin)
+    url = bids_url(draft_bid.tender)
+    assert client.put(url, {}, content_type="application/json").status_code == 405
+    assert client.delete(url).status_code == 405
+    assert Bid.objects.count() == 1

@@ -742,3 +742,57 @@ def test_the_service_period_is_checked(client_for, official):
     )
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["service_end"]
+
+
+# --- Methods and visibility of every action ------------------------------------------------------
+
+ACTIONS = ["publish", "return", "amend", "cancel", "open", "follow"]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_tender_actions_are_post_only(client_for, official, tender, action):
+    client = client_for(official)
+    assert client.get(tender_url(tender, action)).status_code == 405
+    assert client.delete(tender_url(tender, action)).status_code == 405
+    assert client.put(tender_url(tender, action), {}).status_code == 405
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_tender_actions_on_a_draft_are_not_found_by_organizations(
+    client_for, org_admin, draft, action
+):
+    response = post(
+        client_for(org_admin),
+        tender_url(draft, action),
+        {"note": "x", "reason": "x", "summary": "x", "changes": {"budget": "1"}},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    draft.refresh_from_db()
+    assert draft.status == TenderStatus.DRAFT
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {a for a in actions if a.startswith("tender.")} == {AuditAction.TENDER_CREATED}
+
+
+def test_collections_refuse_the_methods_they_do_not_have(client_for, official, tender):
+    client = client_for(official)
+    assert client.delete(tender_url()).status_code == 405
+    assert client.put(tender_url(), {}).status_code == 405
+    for collection in ("documents", "questions", "bids"):
+        assert client.delete(f"/api/v1/tenders/{tender.pk}/{collection}/").status_code == 405
+        assert client.put(f"/api/v1/tenders/{tender.pk}/{collection}/", {}).status_code == 405
+
+
+def test_a_draft_is_not_followed(client_for, official, draft):
+    # The office reads its drafts but follows only what the public can see.
+    assert post(client_for(official), tender_url(draft, "follow")).status_code == 403
+    assert events(AuditAction.TENDER_FOLLOWED) == []
+
+
+def test_the_opening_is_not_found_by_organizations_on_a_draft_and_refused_to_them_later(
+    clock, client_for, org_admin, tender
+):
+    clock.set(tender.bid_deadline)
+    assert post(client_for(org_admin), tender_url(tender, "open")).status_code == 403
+    tender.refresh_from_db()
+    assert tender.opened_at is None
