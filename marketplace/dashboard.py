@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import permissions
+from marketplace.audit import embargoed_events
 from marketplace.models import AuditEvent, Role, User
 
 
@@ -104,7 +105,8 @@ def _audit_cards(user: User) -> list[Card]:
     if not permissions.can_view_audit_log(user):
         return []
     since = timezone.now() - timedelta(days=1)
-    counts = AuditEvent.objects.aggregate(
+    # Embargoed events (sealed bids) must not move the counts either.
+    counts = AuditEvent.objects.exclude(embargoed_events()).aggregate(
         total=Count("sequence"),
         last_day=Count("sequence", filter=Q(created_at__gte=since)),
         lockouts=Count("sequence", filter=Q(action="auth.locked_out", created_at__gte=since)),

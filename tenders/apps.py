@@ -19,4 +19,10 @@ class TendersConfig(AppConfig):
             # sealed for good): their existence alone would tell who bid and how many.
             sealed = Tender.objects.filter(opened_at__isnull=True, bids__isnull=False)
             keys = [str(pk) for pk in sealed.values_list("pk", flat=True).distinct()]
-            return Q(details__sealed_tender__in=keys) if keys else Q(pk__in=[])
+            # has_key first: excluding on a missing JSON key alone would be SQL NULL and
+            # hide every other event too.
+            return (
+                Q(details__has_key="sealed_tender", details__sealed_tender__in=keys)
+                if keys
+                else Q(pk__in=[])
+            )

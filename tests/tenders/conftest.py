@@ -48,8 +48,14 @@ class Clock:
 def clock(monkeypatch) -> Clock:
     real = timezone.now()
     fake = Clock(real.replace(microsecond=0))
+    localdate = timezone.localdate
     monkeypatch.setattr(timezone, "now", fake)
-    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: timezone.localtime(fake()).date())
+    # localdate(value) converts value; only localdate() reads the clock.
+    monkeypatch.setattr(
+        timezone,
+        "localdate",
+        lambda value=None, tz=None: localdate(value if value is not None else fake(), tz),
+    )
     return fake
 
 

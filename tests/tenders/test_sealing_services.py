@@ -111,3 +111,12 @@ def test_keys_rotate_and_old_ones_still_decrypt(settings, tender, bidders):
     settings.BID_ENCRYPTION_KEYS = [old]
     with pytest.raises(sealing.SealError):
         sealing.unseal_json(bid.sealed)
+
+
+def test_the_embargo_hides_bid_events_only(tender, bidders, auditor):
+    before = {e.sequence for e in audit_event_list_for_user(auditor, filters={})[0]}
+    submit_bid(tender, bidders[0], "480000")
+    after, _filter = audit_event_list_for_user(auditor, filters={})
+    visible = {e.sequence for e in after}
+    assert before <= visible, "events about other things stay visible"
+    assert not [e for e in after if e.action.startswith("bid.")]
