@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from orgs_registry import selectors as registry_selectors
@@ -111,7 +112,7 @@ def _tender_field(name: str, **overrides: Any) -> forms.Field:
     if name in ("question_deadline", "bid_deadline"):
         field = Tender._meta.get_field(name)
         return LocalDateTimeField(
-            label=overrides.pop("label", field.verbose_name),
+            label=overrides.pop("label", capfirst(field.verbose_name)),
             help_text=overrides.pop("help_text", _("Beijing time (UTC+8).")),
             **overrides,
         )
@@ -164,7 +165,7 @@ class CriterionForm(forms.Form):
     code = model_field(TenderCriterion, "code", required=False)
     name = model_field(TenderCriterion, "name", required=False)
     kind = forms.ChoiceField(
-        label=TenderCriterion._meta.get_field("kind").verbose_name,
+        label=capfirst(TenderCriterion._meta.get_field("kind").verbose_name),
         choices=[("", "–"), *CriterionKind.choices],
         required=False,
     )
@@ -235,7 +236,7 @@ class TenderForm(forms.Form):
     service_start = _tender_field("service_start")
     service_end = _tender_field("service_end")
     communities = forms.ModelMultipleChoiceField(
-        label=Tender._meta.get_field("communities").verbose_name,
+        label=capfirst(Tender._meta.get_field("communities").verbose_name),
         queryset=selectors.community_list(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -427,7 +428,7 @@ class StaffRowForm(forms.Form):
     person = forms.TypedChoiceField(label=_("Person"), coerce=int, required=False, empty_value=None)
     role = model_field(BidStaff, "role", required=False)
     fte = forms.DecimalField(
-        label=BidStaff._meta.get_field("fte").verbose_name,
+        label=capfirst(BidStaff._meta.get_field("fte").verbose_name),
         max_digits=3,
         decimal_places=2,
         required=False,
@@ -476,4 +477,6 @@ class BidDocumentForm(forms.Form):
         help_text=_("PDF, Word (.docx), Excel (.xlsx), PNG or JPEG; at most 20 MB."),
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx,.xlsx,.png,.jpg,.jpeg"}),
     )
-    kind = model_field(BidDocument, "kind", initial=BidDocumentKind.TECHNICAL)
+    kind = model_field(
+        BidDocument, "kind", initial=BidDocumentKind.TECHNICAL, label=_("Kind of document")
+    )

@@ -205,6 +205,7 @@ def _detail_page(
     user = request.user
     can = _tender_flags(user, tender)
     organization = getattr(user, "organization", None) if is_org_user(user) else None
+    confirmations = list(selectors.opening_confirmations(tender)) if can["open"] else []
     context = {
         "criteria": tender.criteria.all(),
         "documents": tender.documents.all(),
@@ -215,7 +216,8 @@ def _detail_page(
         if permissions.can_see_opening_record(user, tender)
         else None,
         # Who confirmed the opening: officials' names, nothing about the bids.
-        "confirmations": list(selectors.opening_confirmations(tender)) if can["open"] else [],
+        "confirmations": confirmations,
+        "confirmed_by_me": any(c.official_id == user.pk for c in confirmations),
         "following": selectors.is_following(user, tender),
         "own_bid": selectors.own_bid(user, tender),
         "eligibility": registry_selectors.org_eligibility(organization, tender)
