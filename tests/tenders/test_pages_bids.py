@@ -3,6 +3,7 @@ receipt, the deadline, withdrawing, reopening, confirming, and strangers kept ou
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -399,3 +400,10 @@ def test_a_receipt_of_another_bid_is_404(client_for, make_tender, bidder):
     _second, other_receipt = submit_bid(make_tender(title="另一个项目"), bidder, "410000")
     url = reverse("tenders:receipt", args=[first.pk, other_receipt.pk])
     assert client_for(bidder.admin).get(url).status_code == 404
+
+
+def test_english_my_bids_contains_no_chinese_outside_data(client_for, org_admin):
+    html = english(client_for(org_admin)).get(reverse("tenders:my_bids")).content.decode()
+    html = re.sub(r'<option[^>]*lang="zh-Hans"[^>]*>.*?</option>', "", html)
+    html = html.replace(org_admin.organization.name, "")
+    assert re.findall(r"[\u3400-\u9fff]", html) == []

@@ -3,6 +3,7 @@ cancellation, answers, the opening by two officials and the qualification review
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -646,3 +647,23 @@ def test_the_review_page_costs_the_same_queries_for_more_bids(
     large = opened_with(8)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(large)
+
+
+# --- Every page needs a sign-in where it should; English pages carry no untranslated text -------
+
+
+@pytest.mark.parametrize(
+    "name", ["workspace", "create", "edit", "documents", "amend", "cancel", "review"]
+)
+def test_office_pages_need_a_sign_in(client, tender, name):
+    url = reverse(f"tenders:{name}", args=[] if name in ("workspace", "create") else [tender.pk])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", ["workspace", "create", "list"])
+def test_english_office_pages_contain_no_chinese(client_for, official, name):
+    html = english(client_for(official)).get(reverse(f"tenders:{name}")).content.decode()
+    html = re.sub(r'<option[^>]*lang="zh-Hans"[^>]*>.*?</option>', "", html)
+    assert re.findall(r"[\u3400-\u9fff]", html) == []
