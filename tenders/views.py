@@ -186,7 +186,13 @@ def tender_list(request: HttpRequest) -> HttpResponse:
     """Published tenders, filtered; htmx swaps only the results."""
     tenders, filterset = selectors.tender_directory(request.user, filters=request.GET.dict())
     page, query = _paginate(request, tenders, LIST_PAGE_SIZE)
-    context = {"filter": filterset, "page": page, "query": query, "now": timezone.now()}
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query,
+        "now": timezone.now(),
+        "can_create": permissions.can_create_tender(request.user),
+    }
     template = "tenders/_list_results.html" if _is_htmx(request) else "tenders/list.html"
     response = render(request, template, context)
     # The same URL answers a whole page or, for htmx, only the results.
