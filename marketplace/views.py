@@ -47,7 +47,13 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def _api_error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail, "fields": {}}, status=status)
+    # Rendered exactly as DRF renders its errors (compact, UTF-8), so that a URL that does
+    # not exist and an object that is not yours give the same bytes.
+    return JsonResponse(
+        {"error": code, "detail": detail, "fields": {}},
+        status=status,
+        json_dumps_params={"separators": (",", ":"), "ensure_ascii": False},
+    )
 
 
 @require_GET

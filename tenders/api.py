@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
@@ -563,7 +564,7 @@ class StaffLineSerializer(serializers.Serializer):
 
 
 class BidDocumentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     name = serializers.CharField()
     kind = BidDocumentKindField()
     kind_label = serializers.CharField()
@@ -605,7 +606,7 @@ class BidSerializer(serializers.Serializer):
     """A bid as its reader sees it: decrypted for its organization before the opening, plain
     for the street office, auditors and assessors after it."""
 
-    id = serializers.IntegerField(source="bid.pk")
+    id = serializers.UUIDField(source="bid.pk")
     tender = serializers.IntegerField(source="bid.tender_id")
     organization = serializers.IntegerField(source="bid.organization_id")
     organization_name = serializers.CharField(source="bid.organization.name")
@@ -1190,6 +1191,8 @@ class BidViewSet(_TendersViewSet):
     """One bid: read by its organization (and after the opening by the street office),
     submitted with a receipt, withdrawn, reopened, confirmed, reviewed."""
 
+    lookup_value_converter = "uuid"
+
     permission_classes = [IsAuthenticated]
     serializer_class = BidDetailSerializer
 
@@ -1207,7 +1210,7 @@ class BidViewSet(_TendersViewSet):
         summary="One bid with its content and latest receipt",
         responses={200: BidDetailSerializer, **_errors(401, 404)},
     )
-    def retrieve(self, request: Request, pk: int) -> Response:
+    def retrieve(self, request: Request, pk: UUID) -> Response:
         return self._bid_answer(self._bid())
 
     @extend_schema(
@@ -1215,7 +1218,7 @@ class BidViewSet(_TendersViewSet):
         request=BidInputSerializer,
         responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404)},
     )
-    def partial_update(self, request: Request, pk: int) -> Response:
+    def partial_update(self, request: Request, pk: UUID) -> Response:
         bid = self._bid()
         _allow(permissions.is_bid_owner(self.user, bid))
         data = _input(BidInputSerializer, request)
@@ -1233,7 +1236,7 @@ class BidViewSet(_TendersViewSet):
         responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
-    def submit(self, request: Request, pk: int) -> Response:
+    def submit(self, request: Request, pk: UUID) -> Response:
         bid = self._bid()
         receipt = services.bid_submit(bid=bid, actor=self.user)
         return self._bid_answer(bid, receipt=receipt)
@@ -1244,7 +1247,7 @@ class BidViewSet(_TendersViewSet):
         responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
-    def withdraw(self, request: Request, pk: int) -> Response:
+    def withdraw(self, request: Request, pk: UUID) -> Response:
         return self._bid_answer(services.bid_withdraw(bid=self._bid(), actor=self.user))
 
     @extend_schema(
@@ -1253,7 +1256,7 @@ class BidViewSet(_TendersViewSet):
         responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
-    def reopen(self, request: Request, pk: int) -> Response:
+    def reopen(self, request: Request, pk: UUID) -> Response:
         return self._bid_answer(services.bid_reopen(bid=self._bid(), actor=self.user))
 
     @extend_schema(
@@ -1262,7 +1265,7 @@ class BidViewSet(_TendersViewSet):
         responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
-    def confirm(self, request: Request, pk: int) -> Response:
+    def confirm(self, request: Request, pk: UUID) -> Response:
         bid = self._bid()
         receipt = services.bid_confirm(bid=bid, actor=self.user)
         return self._bid_answer(bid, receipt=receipt)
@@ -1272,7 +1275,7 @@ class BidViewSet(_TendersViewSet):
         responses={200: ReceiptSerializer, **_errors(401, 404)},
     )
     @action(detail=True, methods=["get"])
-    def receipt(self, request: Request, pk: int) -> Response:
+    def receipt(self, request: Request, pk: UUID) -> Response:
         receipt = selectors.receipt_list_for_user(request.user, self._bid()).first()
         if receipt is None:
             raise exceptions.NotFound(_("The bid has no receipt yet: it was never submitted."))
@@ -1285,7 +1288,7 @@ class BidViewSet(_TendersViewSet):
         responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
-    def qualify(self, request: Request, pk: int) -> Response:
+    def qualify(self, request: Request, pk: UUID) -> Response:
         bid = self._bid()
         _allow(permissions.can_review_bids(self.user, bid.tender))
         data = _input(ReviewSerializer, request)
@@ -1305,7 +1308,7 @@ class BidReceiptViewSet(_BidChildViewSet):
         summary="The bid's receipts",
         responses={200: ReceiptSerializer(many=True), **_errors(401, 404)},
     )
-    def list(self, request: Request, bid_pk: int) -> Response:
+    def list(self, request: Request, bid_pk: UUID) -> Response:
         receipts = selectors.receipt_list_for_user(request.user, self._bid())
         return self._page(ReceiptSerializer, receipts)
 
@@ -1321,7 +1324,7 @@ class BidDocumentListViewSet(_BidChildViewSet):
         summary="The bid's documents",
         responses={200: BidDocumentSerializer(many=True), **_errors(401, 404)},
     )
-    def list(self, request: Request, bid_pk: int) -> Response:
+    def list(self, request: Request, bid_pk: UUID) -> Response:
         content = selectors.bid_content_for_user(request.user, self._bid())
         return self._page(BidDocumentSerializer, content.documents)
 
@@ -1331,7 +1334,7 @@ class BidDocumentListViewSet(_BidChildViewSet):
         request={"multipart/form-data": BidDocumentUploadSerializer},
         responses={201: BidDocumentSerializer, **_errors(400, 401, 403, 404)},
     )
-    def create(self, request: Request, bid_pk: int) -> Response:
+    def create(self, request: Request, bid_pk: UUID) -> Response:
         bid = self._bid()
         _allow(permissions.can_edit_bid(self.user, bid))
         data = _input(BidDocumentUploadSerializer, request)
@@ -1346,6 +1349,8 @@ class BidDocumentListViewSet(_BidChildViewSet):
 class BidDocumentViewSet(_TendersViewSet):
     """One bid document: decrypted for a reader of its bid, removed from a draft."""
 
+    lookup_value_converter = "uuid"
+
     serializer_class = BidDocumentSerializer
     permission_classes = [IsAuthenticated]
 
@@ -1354,13 +1359,13 @@ class BidDocumentViewSet(_TendersViewSet):
         request=None,
         responses={204: None, **_errors(401, 403, 404)},
     )
-    def destroy(self, request: Request, pk: int) -> Response:
+    def destroy(self, request: Request, pk: UUID) -> Response:
         document = selectors.bid_document_get_for_user(self.request.user, pk)
         services.bid_document_remove(document=document, actor=self.user)
         return Response(status=204)
 
     @extend_schema(summary="Download a bid document", responses={**_DOWNLOAD, **_errors(401, 404)})
     @action(detail=True, methods=["get"])
-    def download(self, request: Request, pk: int) -> FileResponse:
+    def download(self, request: Request, pk: UUID) -> FileResponse:
         document, name, data = selectors.bid_document_for_download(self.request.user, pk)
         return _attachment(data, name=name, content_type=document.content_type)

@@ -22,8 +22,10 @@ router.register("tenders/<int:tender_pk>/bids", api.TenderBidViewSet, basename="
 router.register("tender-documents", api.TenderDocumentViewSet, basename="tender-document")
 router.register("questions", api.QuestionViewSet, basename="question")
 router.register("bids", api.BidViewSet, basename="bid")
-router.register("bids/<int:bid_pk>/receipts", api.BidReceiptViewSet, basename="bid-receipt")
-router.register("bids/<int:bid_pk>/documents", api.BidDocumentListViewSet, basename="bid-documents")
+router.register("bids/<uuid:bid_pk>/receipts", api.BidReceiptViewSet, basename="bid-receipt")
+router.register(
+    "bids/<uuid:bid_pk>/documents", api.BidDocumentListViewSet, basename="bid-documents"
+)
 router.register("bid-documents", api.BidDocumentViewSet, basename="bid-document")
 
 urlpatterns = router.urls

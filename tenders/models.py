@@ -7,6 +7,7 @@ organization alone. The opening copies them into the plain columns below.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -483,8 +484,13 @@ SEALED_BID_STATES = frozenset({BidStatus.SUBMITTED})
 
 
 class Bid(ConcurrentTransitionMixin, models.Model):
-    """One organization's bid for one tender; its content is sealed until the opening."""
+    """One organization's bid for one tender; its content is sealed until the opening.
 
+    Bids, their documents and receipts have random keys: a sequential number would tell a
+    bidder how many bids were made since its own.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tender = models.ForeignKey(
         Tender, verbose_name=_("tender"), on_delete=models.PROTECT, related_name="bids"
     )
@@ -621,6 +627,7 @@ def _bid_document_path(instance: BidDocument, filename: str) -> str:
 class BidDocument(models.Model):
     """A document of a bid, stored encrypted; its name is sealed too."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     bid = models.ForeignKey(
         Bid, verbose_name=_("bid"), on_delete=models.CASCADE, related_name="documents"
     )
@@ -647,6 +654,7 @@ class BidDocument(models.Model):
 class BidReceipt(models.Model):
     """What the bidder gets for each submission (DESIGN 6): server time, hashes, sequence."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     bid = models.ForeignKey(
         Bid, verbose_name=_("bid"), on_delete=models.CASCADE, related_name="receipts"
     )

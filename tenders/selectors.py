@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -166,7 +167,7 @@ def bid_get_for_user(user: Any, pk: Any) -> Bid:
     """One bid the user may read (the owner; after the opening the street office), or 404."""
     try:
         bid = _bids().get(pk=pk)
-    except (Bid.DoesNotExist, ValueError, TypeError) as exc:
+    except (Bid.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if not permissions.can_read_bid(user, bid):
         raise Http404
@@ -205,7 +206,7 @@ class StaffLine:
 
 @dataclass(frozen=True)
 class DocumentLine:
-    id: int
+    id: UUID
     name: str
     kind: str
     kind_label: str
@@ -291,7 +292,7 @@ def bid_document_for_download(user: Any, pk: Any) -> tuple[BidDocument, str, byt
     for everyone else."""
     try:
         document = BidDocument.objects.select_related("bid__tender", "bid__organization").get(pk=pk)
-    except (BidDocument.DoesNotExist, ValueError, TypeError) as exc:
+    except (BidDocument.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if not permissions.can_read_bid(user, document.bid):
         raise Http404
@@ -303,7 +304,7 @@ def bid_document_for_download(user: Any, pk: Any) -> tuple[BidDocument, str, byt
 def bid_document_get_for_user(user: Any, pk: Any) -> BidDocument:
     try:
         document = BidDocument.objects.select_related("bid__tender", "bid__organization").get(pk=pk)
-    except (BidDocument.DoesNotExist, ValueError, TypeError) as exc:
+    except (BidDocument.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if not permissions.can_read_bid(user, document.bid):
         raise Http404
@@ -489,7 +490,7 @@ def community_list() -> QuerySet[Community]:
     return Community.objects.all()
 
 
-def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[int, BidContent]:
+def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[UUID, BidContent]:
     """``bid_content_for_user`` for many bids at once, in a constant number of queries.
 
     Each bid must be readable by the user (404 otherwise, as for one bid); the lists of
@@ -499,7 +500,7 @@ def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[int, BidConten
         if not permissions.can_read_bid(user, bid):
             raise Http404
     opened = [bid.pk for bid in bids if bid.opened_at is not None]
-    plain: dict[int, list[StaffLine]] = {pk: [] for pk in opened}
+    plain: dict[UUID, list[StaffLine]] = {pk: [] for pk in opened}
     for row in BidStaff.objects.filter(bid_id__in=opened).select_related("person").order_by("pk"):
         plain[row.bid_id].append(
             StaffLine(
@@ -518,7 +519,7 @@ def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[int, BidConten
     people = Person.objects.in_bulk(
         [row["person"] for content in sealed.values() for row in content.get("staff", [])]
     )
-    documents: dict[int, list[DocumentLine]] = {bid.pk: [] for bid in bids}
+    documents: dict[UUID, list[DocumentLine]] = {bid.pk: [] for bid in bids}
     for d in BidDocument.objects.filter(bid_id__in=list(documents)).order_by("uploaded_at", "pk"):
         documents[d.bid_id].append(
             DocumentLine(
@@ -531,7 +532,7 @@ def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[int, BidConten
                 sha256=d.sha256,
             )
         )
-    result: dict[int, BidContent] = {}
+    result: dict[UUID, BidContent] = {}
     for bid in bids:
         if bid.pk in plain:
             result[bid.pk] = BidContent(

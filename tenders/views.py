@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -661,7 +662,7 @@ def bid_review_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bid_review(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def bid_review(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     bid = selectors.bid_get_for_user(request.user, bid_pk)
     form = forms.ReviewForm(request.POST, prefix=f"review-{bid.pk}")
     if form.is_valid():
@@ -839,7 +840,7 @@ def bid_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 def _bid_action(
     request: AuthenticatedRequest,
-    bid_pk: int,
+    bid_pk: UUID,
     *,
     call: Callable[[Bid], Any],
     done: Callable[[Any], HttpResponse],
@@ -856,7 +857,7 @@ def _bid_action(
 
 @login_required
 @require_POST
-def bid_submit(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def bid_submit(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     """Seal and submit; the server's clock under the tender lock decides (DESIGN 6)."""
 
     def done(receipt: Any) -> HttpResponse:
@@ -877,7 +878,7 @@ def bid_submit(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bid_confirm(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def bid_confirm(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     """Confirm the bid as it is after an amendment; a new receipt is issued."""
 
     def done(receipt: Any) -> HttpResponse:
@@ -894,7 +895,7 @@ def bid_confirm(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bid_withdraw(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def bid_withdraw(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     def done(bid: Bid) -> HttpResponse:
         messages.success(
             request,
@@ -912,7 +913,7 @@ def bid_withdraw(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bid_reopen(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def bid_reopen(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     def done(bid: Bid) -> HttpResponse:
         messages.success(
             request, _("Your bid is a draft again; change it and submit it before the deadline.")
@@ -929,7 +930,7 @@ def bid_reopen(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def bid_document_add(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def bid_document_add(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     bid = selectors.bid_get_for_user(request.user, bid_pk)
     form = forms.BidDocumentForm(request.POST, request.FILES, prefix="document")
     if form.is_valid():
@@ -951,7 +952,7 @@ def bid_document_add(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse
 
 @login_required
 @require_POST
-def bid_document_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+def bid_document_remove(request: AuthenticatedRequest, pk: UUID) -> HttpResponse:
     document = selectors.bid_document_get_for_user(request.user, pk)
     services.bid_document_remove(document=document, actor=request.user)
     messages.success(request, _("The document was removed from your bid."))
@@ -960,7 +961,7 @@ def bid_document_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def bid_document_download(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
+def bid_document_download(request: AuthenticatedRequest, pk: UUID) -> HttpResponseBase:
     """A bid document, decrypted for a reader of its bid, as a download."""
     document, name, data = selectors.bid_document_for_download(request.user, pk)
     return _attachment(HttpResponse(data, content_type=document.content_type), name)
@@ -971,7 +972,7 @@ def bid_document_download(request: AuthenticatedRequest, pk: int) -> HttpRespons
 
 @login_required
 @require_GET
-def receipt_list(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
+def receipt_list(request: AuthenticatedRequest, bid_pk: UUID) -> HttpResponse:
     bid = selectors.bid_get_for_user(request.user, bid_pk)
     receipts = selectors.receipt_list_for_user(request.user, bid)
     return render(request, "tenders/receipts.html", {"bid": bid, "receipts": receipts})
@@ -979,7 +980,7 @@ def receipt_list(request: AuthenticatedRequest, bid_pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def receipt_detail(request: AuthenticatedRequest, bid_pk: int, receipt_pk: int) -> HttpResponse:
+def receipt_detail(request: AuthenticatedRequest, bid_pk: UUID, receipt_pk: UUID) -> HttpResponse:
     """A printable receipt: server time to the microsecond, hashes, audit sequence number."""
     bid = selectors.bid_get_for_user(request.user, bid_pk)
     receipt = next(

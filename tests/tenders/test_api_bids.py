@@ -116,7 +116,7 @@ def test_an_organization_prepares_its_bid_and_gets_the_contract_shape(tender, bi
     assert response.status_code == 201, response.content
     body = response.json()
     bid = Bid.objects.get()
-    assert (body["id"], body["status"]) == (bid.pk, "draft")
+    assert (body["id"], body["status"]) == (str(bid.pk), "draft")
     assert (body["tender"], body["organization"]) == (tender.pk, bidder.organization.pk)
     # The owner reads its own sealed content, decrypted; ID numbers masked.
     assert (body["price"], body["proposal"], body["sealed"]) == (
@@ -137,7 +137,7 @@ def test_preparing_again_changes_the_same_draft(client_for, tender, bidder, draf
     response = post(client_for(bidder.admin), bids_url(tender), {"price": "470000"})
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["id"], body["price"]) == (draft_bid.pk, "470000.00")
+    assert (body["id"], body["price"]) == (str(draft_bid.pk), "470000.00")
     # Only the fields given change.
     assert body["proposal"] == "每周上门探访两次。"
     assert Bid.objects.count() == 1
@@ -269,7 +269,7 @@ def test_bids_are_not_replaced_or_deleted(client_for, bidder, draft_bid):
 def test_the_organization_lists_its_own_bids(client_for, official, bidder, rival, draft_bid):
     submit_bid(draft_bid.tender, rival, "470000")
     body = client_for(bidder.admin).get("/api/v1/bids/").json()
-    assert [row["id"] for row in body["results"]] == [draft_bid.pk]
+    assert [row["id"] for row in body["results"]] == [str(draft_bid.pk)]
     assert client_for(official).get("/api/v1/bids/").json()["count"] == 0
 
 
@@ -282,7 +282,7 @@ def test_the_org_admin_submits_and_gets_the_receipt(bidder, draft_bid):
     body = response.json()
     bid = Bid.objects.get()
     receipt = BidReceipt.objects.get()
-    assert (body["id"], body["status"]) == (bid.pk, "submitted")
+    assert (body["id"], body["status"]) == (str(bid.pk), "submitted")
     assert RECEIVED_AT.match(body["receipt"]["received_at"])
     assert body["receipt"]["received_at"] == receipt.received_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert body["receipt"]["sha256"] == bid.content_sha256 == receipt.sha256
@@ -410,7 +410,7 @@ def test_the_owner_attaches_a_document_and_downloads_it(client_for, bidder, draf
     body = response.json()
     document = BidDocument.objects.get()
     assert {key: body[key] for key in ("id", "name", "kind", "content_type", "size")} == {
-        "id": document.pk,
+        "id": str(document.pk),
         "name": "报价明细.pdf",
         "kind": "price",
         "content_type": "application/pdf",

@@ -58,11 +58,16 @@ def test_every_tenders_resource_is_described(schema):
     assert missing == []
 
 
-def test_ids_in_paths_are_integers(schema):
-    for path in ("/api/v1/tenders/{tender_pk}/bids/", "/api/v1/bids/{id}/submit/"):
+def test_ids_in_paths_are_typed(schema):
+    """Tenders are numbered; bids have random keys that reveal nothing about their count."""
+
+    def path_schema(path: str) -> list[dict]:
         operation = schema["paths"][path]["post"]
-        types = {p["schema"]["type"] for p in operation["parameters"] if p["in"] == "path"}
-        assert types == {"integer"}
+        return [p["schema"] for p in operation["parameters"] if p["in"] == "path"]
+
+    assert path_schema("/api/v1/tenders/{tender_pk}/bids/") == [{"type": "integer"}]
+    [bid_id] = path_schema("/api/v1/bids/{id}/submit/")
+    assert (bid_id["type"], bid_id.get("format")) == ("string", "uuid")
 
 
 def test_the_contract_fields_are_in_the_requests_and_answers(schema):

@@ -5,6 +5,7 @@ auditors, other organizations or anonymous callers."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -158,9 +159,10 @@ def test_nobody_but_the_owner_reads_or_counts_a_sealed_bid(request, scene, perso
     # A bid that is not yours is exactly a bid that does not exist.
     for url in bid_urls(scene):
         response = client.get(url)
+        stranger = str(uuid.uuid4())
         missing = client.get(
-            url.replace(f"/{scene.bid.pk}/", "/987654/", 1).replace(
-                f"/{scene.document.pk}/", "/987654/", 1
+            url.replace(f"/{scene.bid.pk}/", f"/{stranger}/", 1).replace(
+                f"/{scene.document.pk}/", f"/{stranger}/", 1
             )
         )
         expected = 401 if user is None else 404
@@ -178,7 +180,10 @@ def test_nobody_but_the_owner_reads_or_counts_a_sealed_bid(request, scene, perso
         assert response.json() == {"error": "permission_denied", "detail": SEALED, "fields": {}}
     elif persona.startswith("rival_"):
         body = response.json()
-        assert (body["count"], [row["id"] for row in body["results"]]) == (1, [scene.rival_bid.pk])
+        assert (body["count"], [row["id"] for row in body["results"]]) == (
+            1,
+            [str(scene.rival_bid.pk)],
+        )
     else:
         assert response.json()["count"] == 0
 
@@ -186,7 +191,7 @@ def test_nobody_but_the_owner_reads_or_counts_a_sealed_bid(request, scene, perso
     own = client.get("/api/v1/bids/")
     assert_nothing_sealed(own, scene)
     if user is not None:
-        expected_ids = [scene.rival_bid.pk] if persona.startswith("rival_") else []
+        expected_ids = [str(scene.rival_bid.pk)] if persona.startswith("rival_") else []
         assert [row["id"] for row in own.json()["results"]] == expected_ids
 
 
@@ -221,7 +226,7 @@ def test_the_owner_reads_its_own_sealed_bid(scene):
         assert [d["name"] for d in body["documents"]] == [f"{DOCUMENT_NAME}.pdf"]
         assert body["receipt"]["sha256"] == body["sha256"]
         listed = client.get(f"/api/v1/tenders/{scene.tender.pk}/bids/").json()
-        assert [row["id"] for row in listed["results"]] == [scene.bid.pk]
+        assert [row["id"] for row in listed["results"]] == [str(scene.bid.pk)]
         download = client.get(f"/api/v1/bid-documents/{scene.document.pk}/download/")
         assert b"".join(download.streaming_content) == PDF
         # The tender itself says nothing about bids, to the owner either.
