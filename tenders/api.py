@@ -559,8 +559,18 @@ class StaffLineSerializer(serializers.Serializer):
     person = serializers.IntegerField(source="person_id")
     name = serializers.CharField()
     id_number_masked = serializers.CharField()
+    id_number = serializers.CharField(
+        required=False,
+        help_text="The full number, only for the organization's administrator and auditors.",
+    )
     role = serializers.CharField()
     fte = serializers.DecimalField(max_digits=3, decimal_places=2)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not data.get("id_number"):
+            data.pop("id_number", None)
+        return data
 
 
 class BidDocumentSerializer(serializers.Serializer):

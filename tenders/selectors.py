@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.models import Role
 from marketplace.permissions import has_role, is_official, is_org_user
 from orgs_registry.models import Person
+from orgs_registry.permissions import can_view_id_number
 from orgs_registry.selectors import org_eligibility
 from tenders import permissions, sealing
 from tenders.filters import TenderFilter
@@ -200,6 +201,7 @@ class StaffLine:
     person_id: int
     name: str
     id_number_masked: str
+    id_number: str  # the full number for those who may see it, else ""
     role: str
     fte: Decimal
 
@@ -226,65 +228,21 @@ class BidContent:
     sealed: bool = field(default=True)
 
 
-def _document_lines(bid: Bid) -> list[DocumentLine]:
-    return [
-        DocumentLine(
-            id=d.pk,
-            name=str(sealing.unseal_json(d.sealed_name)),
-            kind=d.kind,
-            kind_label=str(d.get_kind_display()),
-            content_type=d.content_type,
-            size=d.size,
-            sha256=d.sha256,
-        )
-        for d in BidDocument.objects.filter(bid=bid).order_by("uploaded_at", "pk")
-    ]
+def _document_line(document: BidDocument) -> DocumentLine:
+    return DocumentLine(
+        id=document.pk,
+        name=str(sealing.unseal_json(document.sealed_name)),
+        kind=document.kind,
+        kind_label=str(document.get_kind_display()),
+        content_type=document.content_type,
+        size=document.size,
+        sha256=document.sha256,
+    )
 
 
 def bid_content_for_user(user: Any, bid: Bid) -> BidContent:
     """The content the user may read: 404 for anyone who may not read the bid."""
-    if not permissions.can_read_bid(user, bid):
-        raise Http404
-    if bid.opened_at is not None:
-        rows = BidStaff.objects.filter(bid=bid).select_related("person").order_by("pk")
-        staff = [
-            StaffLine(
-                person_id=row.person_id,
-                name=row.person.name,
-                id_number_masked=row.person.id_number_masked,
-                role=row.role,
-                fte=row.fte,
-            )
-            for row in rows
-        ]
-        return BidContent(
-            price=bid.price,
-            staff=staff,
-            proposal=bid.proposal,
-            documents=_document_lines(bid),
-            sealed=False,
-        )
-    content = sealing.unseal_json(bid.sealed) if bid.sealed else {}
-    plan = content.get("staff", [])
-    people = Person.objects.in_bulk([row["person"] for row in plan])
-    return BidContent(
-        price=Decimal(content["price"]) if content.get("price") else None,
-        staff=[
-            StaffLine(
-                person_id=row["person"],
-                name=people[row["person"]].name if row["person"] in people else "?",
-                id_number_masked=(
-                    people[row["person"]].id_number_masked if row["person"] in people else ""
-                ),
-                role=row["role"],
-                fte=Decimal(row["fte"]),
-            )
-            for row in plan
-        ],
-        proposal=content.get("proposal", ""),
-        documents=_document_lines(bid),
-        sealed=True,
-    )
+    return bid_content_list_for_user(user, [bid])[bid.pk]
 
 
 def bid_document_for_download(user: Any, pk: Any) -> tuple[BidDocument, str, bytes]:
@@ -490,25 +448,40 @@ def community_list() -> QuerySet[Community]:
     return Community.objects.all()
 
 
-def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[UUID, BidContent]:
-    """``bid_content_for_user`` for many bids at once, in a constant number of queries.
+def _staff_line(
+    person: Person | None, *, person_id: int, role: str, fte: Decimal, full: bool
+) -> StaffLine:
+    return StaffLine(
+        person_id=person_id,
+        name=person.name if person else "?",
+        id_number_masked=person.id_number_masked if person else "",
+        id_number=(person.id_number if person and full else ""),
+        role=role,
+        fte=fte,
+    )
 
-    Each bid must be readable by the user (404 otherwise, as for one bid); the lists of
-    opened bids read their plain staffing plans, a sealed bid (its owner's) is decrypted.
+
+def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[UUID, BidContent]:
+    """The content of bids the user may read, in a constant number of queries.
+
+    Each bid must be readable by the user (404 otherwise). Opened bids read their plain
+    columns; a sealed bid (its owner's) is decrypted. Full ID numbers are given to those
+    who may see them (the organization's administrator, auditors: DESIGN 4.1).
     """
     for bid in bids:
         if not permissions.can_read_bid(user, bid):
             raise Http404
+    full = {bid.pk: can_view_id_number(user, bid.organization) for bid in bids}
     opened = [bid.pk for bid in bids if bid.opened_at is not None]
     plain: dict[UUID, list[StaffLine]] = {pk: [] for pk in opened}
     for row in BidStaff.objects.filter(bid_id__in=opened).select_related("person").order_by("pk"):
         plain[row.bid_id].append(
-            StaffLine(
+            _staff_line(
+                row.person,
                 person_id=row.person_id,
-                name=row.person.name,
-                id_number_masked=row.person.id_number_masked,
                 role=row.role,
                 fte=row.fte,
+                full=full[row.bid_id],
             )
         )
     sealed = {
@@ -521,17 +494,7 @@ def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[UUID, BidConte
     )
     documents: dict[UUID, list[DocumentLine]] = {bid.pk: [] for bid in bids}
     for d in BidDocument.objects.filter(bid_id__in=list(documents)).order_by("uploaded_at", "pk"):
-        documents[d.bid_id].append(
-            DocumentLine(
-                id=d.pk,
-                name=str(sealing.unseal_json(d.sealed_name)),
-                kind=d.kind,
-                kind_label=str(d.get_kind_display()),
-                content_type=d.content_type,
-                size=d.size,
-                sha256=d.sha256,
-            )
-        )
+        documents[d.bid_id].append(_document_line(d))
     result: dict[UUID, BidContent] = {}
     for bid in bids:
         if bid.pk in plain:
@@ -547,14 +510,12 @@ def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[UUID, BidConte
         result[bid.pk] = BidContent(
             price=Decimal(content["price"]) if content.get("price") else None,
             staff=[
-                StaffLine(
+                _staff_line(
+                    people.get(row["person"]),
                     person_id=row["person"],
-                    name=people[row["person"]].name if row["person"] in people else "?",
-                    id_number_masked=(
-                        people[row["person"]].id_number_masked if row["person"] in people else ""
-                    ),
                     role=row["role"],
                     fte=Decimal(row["fte"]),
+                    full=full[bid.pk],
                 )
                 for row in content.get("staff", [])
             ],

@@ -46,7 +46,7 @@ def snapshot() -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict[str, int]]:
     """One demo for the whole module (seeding takes seconds), rolled back at its end.
 
     Each test still runs in its own savepoint inside this transaction (the ``db``
@@ -55,7 +55,8 @@ def seeded(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
     hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with (
         django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=hashers),
+        # The demo uploads documents: they go to a folder of this module only.
+        override_settings(PASSWORD_HASHERS=hashers, MEDIA_ROOT=tmp_path_factory.mktemp("media")),
         transaction.atomic(),
     ):
         seed_demo()

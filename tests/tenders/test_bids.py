@@ -372,3 +372,12 @@ def test_an_open_bid_holds_up_deregistration(tender, bidder, registry_admin):
     # Deregistering also stops new bids at once.
     with pytest.raises(ValidationError, match="leaving the register"):
         prepare(tender, bidder)
+
+
+def test_the_admin_sees_full_id_numbers_on_its_bid_and_others_masked(tender, bidder, auditor):
+    bid = prepare(tender, bidder)
+    own = selectors.bid_content_for_user(bidder.admin, bid).staff[0]
+    member = selectors.bid_content_for_user(bidder.member, bid).staff[0]
+    assert own.id_number and len(own.id_number) == 18
+    assert member.id_number == ""
+    assert "*" in member.id_number_masked
