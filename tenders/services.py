@@ -25,8 +25,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
@@ -655,13 +656,30 @@ def _open_bids(tender: Tender, *, actor: User) -> None:
         _fail(
             tender,
             actor=actor,
-            reason=_(
-                "%(count)s valid bid(s) were received; this procurement method needs at "
-                "least %(minimum)s."
-            )
-            % {"count": len(bids), "minimum": tender.minimum_bids},
+            reason=_record_text(
+                gettext_noop(
+                    "%(count)s valid bid(s) were received; this procurement method needs at "
+                    "least %(minimum)s."
+                ),
+                count=len(bids),
+                minimum=tender.minimum_bids,
+            ),
         )
     notifications.tender_opened(tender)
+
+
+def _record_text(message: str, **params: Any) -> str:
+    """A system-written text stored on a public record: in the office's language of record
+    (LANGUAGE_CODE), whatever language the acting user reads. ``message`` is marked with
+    ``gettext_noop`` so that it is in the catalogue."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(message) % params if params else _(message)
+
+
+def _in_language_of_record(message: Any) -> str:
+    """A lazy message rendered in LANGUAGE_CODE (for texts stored on records)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(message)
 
 
 def _fail(tender: Tender, *, actor: User, reason: str) -> None:
@@ -713,11 +731,14 @@ def bid_review(*, bid: Bid, actor: User, qualified: bool, reason: str = "") -> B
                 _fail(
                     tender,
                     actor=actor,
-                    reason=_(
-                        "%(count)s bid(s) passed the qualification review; this procurement "
-                        "method needs at least %(minimum)s."
-                    )
-                    % {"count": qualified_count, "minimum": tender.minimum_bids},
+                    reason=_record_text(
+                        gettext_noop(
+                            "%(count)s bid(s) passed the qualification review; this "
+                            "procurement method needs at least %(minimum)s."
+                        ),
+                        count=qualified_count,
+                        minimum=tender.minimum_bids,
+                    ),
                 )
     return bid
 
@@ -1049,7 +1070,7 @@ def _receive(
     bid.content_sha256 = digest
     bid.submitted_at = now
     bid.warnings = [
-        {"code": issue.code, "message": str(issue.message)}
+        {"code": issue.code, "message": _in_language_of_record(issue.message)}
         for issue in org_eligibility(bid.organization, tender).warnings
     ]
     bid.save()
