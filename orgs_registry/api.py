@@ -9,10 +9,8 @@ grade assessments, exit) that are not the caller's are a 404, like what does not
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Choices
 from django.http import Http404, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -21,15 +19,21 @@ from django.utils.translation import gettext_lazy, ngettext
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from marketplace.api import ErrorSerializer
-from marketplace.models import User
+from marketplace.api_base import (
+    ApiViewSet,
+    OnlyKnownFields,
+    allow,
+    enum_field,
+    error_responses,
+    parse_input,
+)
 from orgs_registry import permissions, selectors, services
 from orgs_registry import roster_import as roster
 from orgs_registry.filters import CreditEntryFilter, OrganizationFilter
@@ -60,42 +64,16 @@ from orgs_registry.selectors import EligibilityIssue
 # --- Fields -----------------------------------------------------------------------------------
 
 
-class _EnumField(serializers.ChoiceField):
-    """A choice field over one ``TextChoices`` enum (see ``_enum_field``)."""
-
-    enum: type[Choices]
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=self.enum.choices, **kwargs)
-
-    def to_representation(self, value: Any) -> Any:
-        # An unset choice is stored as "" and answered as null.
-        if value in ("", None):
-            return None
-        return super().to_representation(value)
-
-
-def _enum_field(choices: type[Choices], name: str) -> type[_EnumField]:
-    """A choice field whose values are one named schema component.
-
-    Several models have a ``status`` or a ``kind`` with different values; naming each set
-    once keeps the OpenAPI enum names stable and the schema free of naming collisions.
-    """
-    field = type(f"{name}Field", (_EnumField,), {"enum": choices, "__module__": __name__})
-    schema = serializers.ChoiceField(choices=choices.choices)
-    return extend_schema_field(schema, component_name=name)(field)
-
-
-OrganizationKindField = _enum_field(OrganizationKind, "OrganizationKindEnum")
-OrganizationStatusField = _enum_field(OrganizationStatus, "OrganizationStatusEnum")
-FundingTypeField = _enum_field(FundingType, "FundingTypeEnum")
-DeregistrationInitiatorField = _enum_field(DeregistrationInitiator, "DeregistrationInitiatorEnum")
-ChangeRequestStatusField = _enum_field(ChangeRequestStatus, "ChangeRequestStatusEnum")
-QualificationLevelField = _enum_field(QualificationLevel, "QualificationLevelEnum")
-GradeField = _enum_field(Grade, "GradeEnum")
-GradeAssessmentStatusField = _enum_field(GradeAssessmentStatus, "GradeAssessmentStatusEnum")
-CreditListField = _enum_field(CreditList, "CreditListEnum")
-CreditMeasureKindField = _enum_field(CreditMeasureKind, "CreditMeasureKindEnum")
+OrganizationKindField = enum_field(OrganizationKind, "OrganizationKindEnum")
+OrganizationStatusField = enum_field(OrganizationStatus, "OrganizationStatusEnum")
+FundingTypeField = enum_field(FundingType, "FundingTypeEnum")
+DeregistrationInitiatorField = enum_field(DeregistrationInitiator, "DeregistrationInitiatorEnum")
+ChangeRequestStatusField = enum_field(ChangeRequestStatus, "ChangeRequestStatusEnum")
+QualificationLevelField = enum_field(QualificationLevel, "QualificationLevelEnum")
+GradeField = enum_field(Grade, "GradeEnum")
+GradeAssessmentStatusField = enum_field(GradeAssessmentStatus, "GradeAssessmentStatusEnum")
+CreditListField = enum_field(CreditList, "CreditListEnum")
+CreditMeasureKindField = enum_field(CreditMeasureKind, "CreditMeasureKindEnum")
 
 
 class OrganizationField(serializers.IntegerField):
@@ -227,23 +205,7 @@ class OrganizationResubmitSerializer(OrganizationFactsSerializer):
     uscc = serializers.CharField(required=False)
 
 
-class _OnlyKnownFields(serializers.Serializer):
-    """Refuses fields it does not know, so that a change it cannot make is not silently lost.
-
-    (A PATCH of ``name`` must not answer 200: registered facts change only by a change
-    request.)
-    """
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {field: _("This field cannot be set here.") for field in unknown}
-            )
-        return attrs
-
-
-class OrganizationProfileSerializer(_OnlyKnownFields):
+class OrganizationProfileSerializer(OnlyKnownFields):
     """What the organization keeps itself, without a registry decision."""
 
     phone = serializers.CharField(required=False, allow_blank=True)
@@ -369,7 +331,7 @@ class StaffCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(required=False, allow_blank=True)
 
 
-class StaffUpdateSerializer(_OnlyKnownFields):
+class StaffUpdateSerializer(OnlyKnownFields):
     """Changes to the person's current employment here; ``end_date: null`` reopens it."""
 
     role = serializers.CharField(required=False)
@@ -683,60 +645,10 @@ class CreditMeasureCreateSerializer(serializers.Serializer):
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorSerializer) for code in codes}
-
-
-def _allow(allowed: bool) -> None:
-    """Refuse before reading the input; the service checks again under its row lock."""
-    if not allowed:
-        raise PermissionDenied
-
-
-def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-class _RegistryViewSet(viewsets.GenericViewSet):
-    lookup_value_converter = "int"
-    # Only the lists that declare a filter set use one.
-    filter_backends: list[type] = []
-
-    @property
-    def user(self) -> User:
-        """The caller. Every write requires a signed-in user; reads pass anonymous callers
-        on to selectors, which accept any user."""
-        return cast("User", self.request.user)
-
-    def _answer(
-        self,
-        serializer_class: type[serializers.BaseSerializer],
-        instance: Any,
-        *,
-        status: int = 200,
-        **context: Any,
-    ) -> Response:
-        serializer = serializer_class(
-            instance, context={**self.get_serializer_context(), **context}
-        )
-        return Response(serializer.data, status=status)
-
-    def _page(
-        self, serializer_class: type[serializers.BaseSerializer], queryset: Any, **context: Any
-    ) -> Response:
-        page = self.paginate_queryset(queryset)
-        serializer = serializer_class(
-            page, many=True, context={**self.get_serializer_context(), **context}
-        )
-        return self.get_paginated_response(serializer.data)
-
-
 # --- Organizations ----------------------------------------------------------------------------
 
 
-class OrganizationViewSet(_RegistryViewSet):
+class OrganizationViewSet(ApiViewSet):
     """The register of social organizations: public reads, registry decisions, exit."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -771,13 +683,13 @@ class OrganizationViewSet(_RegistryViewSet):
             "becomes the organization's administrator."
         ),
         request=OrganizationCreateSerializer,
-        responses={201: OrganizationSerializer, **_errors(400, 401, 403)},
+        responses={201: OrganizationSerializer, **error_responses(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
         user = self.user
         verified = permissions.can_create_verified_organization(user)
-        _allow(verified or permissions.can_register_organization(user))
-        facts = _input(OrganizationCreateSerializer, request)
+        allow(verified or permissions.can_register_organization(user))
+        facts = parse_input(OrganizationCreateSerializer, request)
         if verified:
             organization = services.organization_create(actor=user, verified=True, **facts)
         else:
@@ -785,7 +697,9 @@ class OrganizationViewSet(_RegistryViewSet):
         return self._organization_answer(organization, status=201)
 
     @extend_schema(
-        summary="One organization", auth=[], responses={200: OrganizationSerializer, **_errors(404)}
+        summary="One organization",
+        auth=[],
+        responses={200: OrganizationSerializer, **error_responses(404)},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
         return self._answer(OrganizationSerializer, self._organization())
@@ -793,12 +707,12 @@ class OrganizationViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Update the contact profile",
         request=OrganizationProfileSerializer,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     def partial_update(self, request: Request, pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_edit_organization_profile(self.user, organization))
-        profile = _input(OrganizationProfileSerializer, request)
+        allow(permissions.can_edit_organization_profile(self.user, organization))
+        profile = parse_input(OrganizationProfileSerializer, request)
         organization = services.organization_profile_update(
             organization=organization, actor=self.user, **profile
         )
@@ -807,25 +721,25 @@ class OrganizationViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Verify a registration",
         request=None,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_verify_organization(self.user, organization))
+        allow(permissions.can_verify_organization(self.user, organization))
         organization = services.organization_verify(organization=organization, actor=self.user)
         return self._organization_answer(organization)
 
     @extend_schema(
         summary="Reject a registration",
         request=ReasonSerializer,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_verify_organization(self.user, organization))
-        data = _input(ReasonSerializer, request)
+        allow(permissions.can_verify_organization(self.user, organization))
+        data = parse_input(ReasonSerializer, request)
         organization = services.organization_reject(
             organization=organization, actor=self.user, reason=data["reason"]
         )
@@ -834,13 +748,13 @@ class OrganizationViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Correct and resubmit a rejected registration",
         request=OrganizationResubmitSerializer,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def resubmit(self, request: Request, pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_resubmit_organization(self.user, organization))
-        facts = _input(OrganizationResubmitSerializer, request)
+        allow(permissions.can_resubmit_organization(self.user, organization))
+        facts = parse_input(OrganizationResubmitSerializer, request)
         organization = services.organization_resubmit(
             organization=organization, actor=self.user, **facts
         )
@@ -853,16 +767,16 @@ class OrganizationViewSet(_RegistryViewSet):
             "administrator; from then on the organization may not bid."
         ),
         request=ReasonSerializer,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def deregistration(self, request: Request, pk: int) -> Response:
         organization = self._managed()
-        _allow(
+        allow(
             permissions.can_order_deregistration(self.user, organization)
             or permissions.can_request_deregistration(self.user, organization)
         )
-        data = _input(ReasonSerializer, request)
+        data = parse_input(ReasonSerializer, request)
         organization = services.organization_deregistration_start(
             organization=organization, actor=self.user, reason=data["reason"]
         )
@@ -871,7 +785,7 @@ class OrganizationViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Withdraw deregistration",
         request=None,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"], url_path="deregistration/withdraw")
     def deregistration_withdraw(self, request: Request, pk: int) -> Response:
@@ -884,7 +798,7 @@ class OrganizationViewSet(_RegistryViewSet):
         summary="Complete deregistration",
         description="Refused (400) while bids or contracts are open; the answer lists them.",
         request=None,
-        responses={200: OrganizationSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: OrganizationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"], url_path="deregistration/complete")
     def deregistration_complete(self, request: Request, pk: int) -> Response:
@@ -896,7 +810,7 @@ class OrganizationViewSet(_RegistryViewSet):
     @extend_schema(
         summary="May the organization bid?",
         auth=[],
-        responses={200: EligibilitySerializer, **_errors(404)},
+        responses={200: EligibilitySerializer, **error_responses(404)},
     )
     @action(detail=True, methods=["get"])
     def eligibility(self, request: Request, pk: int) -> Response:
@@ -910,7 +824,7 @@ class OrganizationViewSet(_RegistryViewSet):
                 GradeSummarySerializer,
                 description="The grade in force, or null when the organization has none.",
             ),
-            **_errors(404),
+            **error_responses(404),
         },
     )
     @action(detail=True, methods=["get"])
@@ -922,7 +836,7 @@ class OrganizationViewSet(_RegistryViewSet):
         return self._answer(GradeSummarySerializer, current)
 
 
-class _OrganizationChildViewSet(_RegistryViewSet):
+class _OrganizationChildViewSet(ApiViewSet):
     """Resources under ``organizations/{organization_pk}/``."""
 
     def _organization(self) -> Organization:
@@ -954,7 +868,7 @@ class StaffViewSet(_OrganizationChildViewSet):
 
     @extend_schema(
         summary="The roster",
-        responses={200: RosterEntrySerializer(many=True), **_errors(401, 404)},
+        responses={200: RosterEntrySerializer(many=True), **error_responses(401, 404)},
     )
     def list(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
@@ -967,12 +881,12 @@ class StaffViewSet(_OrganizationChildViewSet):
     @extend_schema(
         summary="Put a person on the roster",
         request=StaffCreateSerializer,
-        responses={201: RosterEntrySerializer, **_errors(400, 401, 403, 404)},
+        responses={201: RosterEntrySerializer, **error_responses(400, 401, 403, 404)},
     )
     def create(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_manage_roster(self.user, organization))
-        data = _input(StaffCreateSerializer, request)
+        allow(permissions.can_manage_roster(self.user, organization))
+        data = parse_input(StaffCreateSerializer, request)
         employment = services.staff_add(
             organization=organization,
             actor=self.user,
@@ -987,7 +901,7 @@ class StaffViewSet(_OrganizationChildViewSet):
 
     @extend_schema(
         summary="One person on the roster",
-        responses={200: StaffMemberSerializer, **_errors(401, 404)},
+        responses={200: StaffMemberSerializer, **error_responses(401, 404)},
     )
     def retrieve(self, request: Request, organization_pk: int, person_id: int) -> Response:
         organization = self._managed()
@@ -1000,13 +914,13 @@ class StaffViewSet(_OrganizationChildViewSet):
     @extend_schema(
         summary="Change the person's current employment here",
         request=StaffUpdateSerializer,
-        responses={200: StaffMemberSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: StaffMemberSerializer, **error_responses(400, 401, 403, 404)},
     )
     def partial_update(self, request: Request, organization_pk: int, person_id: int) -> Response:
         organization = self._managed()
         person = self._person(organization)
-        _allow(permissions.can_manage_roster(self.user, organization))
-        changes = _input(StaffUpdateSerializer, request)
+        allow(permissions.can_manage_roster(self.user, organization))
+        changes = parse_input(StaffUpdateSerializer, request)
         reopen = "end_date" in changes and changes["end_date"] is None
         if reopen:
             del changes["end_date"]
@@ -1025,14 +939,14 @@ class StaffViewSet(_OrganizationChildViewSet):
     @extend_schema(
         summary="Record a qualification",
         request=QualificationCreateSerializer,
-        responses={201: QualificationSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: QualificationSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def qualifications(self, request: Request, organization_pk: int, person_id: int) -> Response:
         organization = self._managed()
         person = self._person(organization)
-        _allow(permissions.can_manage_roster(self.user, organization))
-        data = _input(QualificationCreateSerializer, request)
+        allow(permissions.can_manage_roster(self.user, organization))
+        data = parse_input(QualificationCreateSerializer, request)
         qualification = services.staff_qualification_record(
             organization=organization, person=person, actor=self.user, **data
         )
@@ -1045,7 +959,7 @@ class StaffViewSet(_OrganizationChildViewSet):
             "every bad row; nothing is saved then."
         ),
         request={"multipart/form-data": RosterUploadSerializer},
-        responses={201: RosterImportResultSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: RosterImportResultSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(
         detail=False,
@@ -1056,8 +970,8 @@ class StaffViewSet(_OrganizationChildViewSet):
     )
     def import_roster(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_manage_roster(self.user, organization))
-        data = _input(RosterUploadSerializer, request)
+        allow(permissions.can_manage_roster(self.user, organization))
+        data = parse_input(RosterUploadSerializer, request)
         try:
             result = roster.roster_import(
                 organization=organization, actor=self.user, upload=data["file"]
@@ -1092,7 +1006,7 @@ class OrganizationChangeRequestViewSet(_OrganizationChildViewSet):
 
     @extend_schema(
         summary="The organization's change requests",
-        responses={200: ChangeRequestSerializer(many=True), **_errors(401, 404)},
+        responses={200: ChangeRequestSerializer(many=True), **error_responses(401, 404)},
     )
     def list(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
@@ -1102,19 +1016,19 @@ class OrganizationChangeRequestViewSet(_OrganizationChildViewSet):
     @extend_schema(
         summary="Ask the registry to change registered facts",
         request=ChangeRequestCreateSerializer,
-        responses={201: ChangeRequestSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: ChangeRequestSerializer, **error_responses(400, 401, 403, 404)},
     )
     def create(self, request: Request, organization_pk: int) -> Response:
         organization = self._managed()
-        _allow(permissions.can_request_change(self.user, organization))
-        data = _input(ChangeRequestCreateSerializer, request)
+        allow(permissions.can_request_change(self.user, organization))
+        data = parse_input(ChangeRequestCreateSerializer, request)
         change_request = services.change_request_create(
             organization=organization, actor=self.user, **data
         )
         return self._answer(ChangeRequestSerializer, change_request, status=201)
 
 
-class ChangeRequestViewSet(_RegistryViewSet):
+class ChangeRequestViewSet(ApiViewSet):
     """Every change request the caller may read; the registry decides them."""
 
     filter_backends = [DjangoFilterBackend]
@@ -1129,8 +1043,8 @@ class ChangeRequestViewSet(_RegistryViewSet):
 
     def _decide(self, request: Request, *, approve: bool) -> Response:
         change_request = self._change_request()
-        _allow(permissions.can_decide_change_request(self.user, change_request))
-        data = _input(DecisionSerializer, request)
+        allow(permissions.can_decide_change_request(self.user, change_request))
+        data = parse_input(DecisionSerializer, request)
         change_request = services.change_request_decide(
             change_request=change_request, actor=self.user, approve=approve, note=data["note"]
         )
@@ -1141,7 +1055,8 @@ class ChangeRequestViewSet(_RegistryViewSet):
         return self._page(ChangeRequestSerializer, self.filter_queryset(self.get_queryset()))
 
     @extend_schema(
-        summary="One change request", responses={200: ChangeRequestSerializer, **_errors(401, 404)}
+        summary="One change request",
+        responses={200: ChangeRequestSerializer, **error_responses(401, 404)},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
         return self._answer(ChangeRequestSerializer, self._change_request())
@@ -1149,7 +1064,7 @@ class ChangeRequestViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Approve and apply a change request",
         request=DecisionSerializer,
-        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: int) -> Response:
@@ -1158,7 +1073,7 @@ class ChangeRequestViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Reject a change request (with a note)",
         request=DecisionSerializer,
-        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: int) -> Response:
@@ -1168,7 +1083,7 @@ class ChangeRequestViewSet(_RegistryViewSet):
 # --- Grades -----------------------------------------------------------------------------------
 
 
-class GradeViewSet(_RegistryViewSet):
+class GradeViewSet(ApiViewSet):
     """Grade assessments (民政部令第39号), from request to confirmation, downgrade or cancel."""
 
     filter_backends = [DjangoFilterBackend]
@@ -1192,17 +1107,17 @@ class GradeViewSet(_RegistryViewSet):
         summary="Request a grade assessment",
         description="Refused (400) with the reasons when the organization is not eligible.",
         request=GradeRequestSerializer,
-        responses={201: GradeAssessmentDetailSerializer, **_errors(400, 401, 403)},
+        responses={201: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
-        data = _input(GradeRequestSerializer, request)
-        _allow(permissions.can_request_grade(self.user, data["organization"]))
+        data = parse_input(GradeRequestSerializer, request)
+        allow(permissions.can_request_grade(self.user, data["organization"]))
         assessment = services.grade_request(organization=data["organization"], actor=self.user)
         return self._answer(GradeAssessmentDetailSerializer, assessment, status=201)
 
     @extend_schema(
         summary="One grade assessment with its indicators and scores",
-        responses={200: GradeAssessmentDetailSerializer, **_errors(401, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(401, 404)},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
         return self._done(self._assessment())
@@ -1210,13 +1125,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Assign an assessor",
         request=GradeAssignSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(self.user, assessment))
-        data = _input(GradeAssignSerializer, request)
+        allow(permissions.can_administer_grades(self.user, assessment))
+        data = parse_input(GradeAssignSerializer, request)
         return self._done(
             services.grade_assign(assessment=assessment, actor=self.user, assessor=data["assessor"])
         )
@@ -1224,13 +1139,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Save scores (the assigned assessor)",
         request=GradeScoresSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["put"])
     def scores(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_score_grade(self.user, assessment))
-        data = _input(GradeScoresSerializer, request)
+        allow(permissions.can_score_grade(self.user, assessment))
+        data = parse_input(GradeScoresSerializer, request)
         return self._done(
             services.grade_scores_save(
                 assessment=assessment,
@@ -1243,7 +1158,7 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Submit the scores and the proposed grade",
         request=None,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def propose(self, request: Request, pk: int) -> Response:
@@ -1252,13 +1167,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Put the result on public notice",
         request=GradePublicizeSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def publicize(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(self.user, assessment))
-        data = _input(GradePublicizeSerializer, request)
+        allow(permissions.can_administer_grades(self.user, assessment))
+        data = parse_input(GradePublicizeSerializer, request)
         return self._done(
             services.grade_publicize(assessment=assessment, actor=self.user, days=data["days"])
         )
@@ -1266,13 +1181,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Ask for a review during the public notice",
         request=ReasonSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"], url_path="review-request")
     def review_request(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_request_grade_review(self.user, assessment))
-        data = _input(ReasonSerializer, request)
+        allow(permissions.can_request_grade_review(self.user, assessment))
+        data = parse_input(ReasonSerializer, request)
         return self._done(
             services.grade_review_request(
                 assessment=assessment, actor=self.user, reason=data["reason"]
@@ -1282,13 +1197,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Answer a review request",
         request=GradeReviewSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(self.user, assessment))
-        data = _input(GradeReviewSerializer, request)
+        allow(permissions.can_administer_grades(self.user, assessment))
+        data = parse_input(GradeReviewSerializer, request)
         return self._done(
             services.grade_review_conclude(
                 assessment=assessment,
@@ -1301,7 +1216,7 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Confirm the grade after the public notice",
         request=None,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: int) -> Response:
@@ -1310,13 +1225,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Lower the grade one level",
         request=ReasonSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def downgrade(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(self.user, assessment))
-        data = _input(ReasonSerializer, request)
+        allow(permissions.can_administer_grades(self.user, assessment))
+        data = parse_input(ReasonSerializer, request)
         return self._done(
             services.grade_downgrade(assessment=assessment, actor=self.user, reason=data["reason"])
         )
@@ -1324,13 +1239,13 @@ class GradeViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Cancel the assessment or the grade",
         request=ReasonSerializer,
-        responses={200: GradeAssessmentDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: GradeAssessmentDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: int) -> Response:
         assessment = self._assessment()
-        _allow(permissions.can_administer_grades(self.user, assessment))
-        data = _input(ReasonSerializer, request)
+        allow(permissions.can_administer_grades(self.user, assessment))
+        data = parse_input(ReasonSerializer, request)
         return self._done(
             services.grade_cancel(assessment=assessment, actor=self.user, reason=data["reason"])
         )
@@ -1339,7 +1254,7 @@ class GradeViewSet(_RegistryViewSet):
 # --- Credit -----------------------------------------------------------------------------------
 
 
-class CreditRecordViewSet(_RegistryViewSet):
+class CreditRecordViewSet(ApiViewSet):
     """The abnormal-activity and serious-dishonesty lists (public, 民政部令第60号)."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -1357,18 +1272,18 @@ class CreditRecordViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Put an organization on a credit list",
         request=CreditEntryCreateSerializer,
-        responses={201: CreditEntrySerializer, **_errors(400, 401, 403)},
+        responses={201: CreditEntrySerializer, **error_responses(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
-        _allow(permissions.can_manage_credit(self.user))
-        data = _input(CreditEntryCreateSerializer, request)
+        allow(permissions.can_manage_credit(self.user))
+        data = parse_input(CreditEntryCreateSerializer, request)
         entry = services.credit_entry_add(actor=self.user, **data)
         return self._answer(CreditEntrySerializer, entry, status=201)
 
     @extend_schema(
         summary="One credit list entry",
         auth=[],
-        responses={200: CreditEntrySerializer, **_errors(404)},
+        responses={200: CreditEntrySerializer, **error_responses(404)},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
         return self._answer(CreditEntrySerializer, selectors.credit_entry_get(pk))
@@ -1376,13 +1291,13 @@ class CreditRecordViewSet(_RegistryViewSet):
     @extend_schema(
         summary="Remove an organization from a credit list",
         request=CreditEntryRemoveSerializer,
-        responses={200: CreditEntrySerializer, **_errors(400, 401, 403, 404)},
+        responses={200: CreditEntrySerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def remove(self, request: Request, pk: int) -> Response:
         entry = selectors.credit_entry_get(pk)
-        _allow(permissions.can_manage_credit(self.user, entry.organization))
-        data = _input(CreditEntryRemoveSerializer, request)
+        allow(permissions.can_manage_credit(self.user, entry.organization))
+        data = parse_input(CreditEntryRemoveSerializer, request)
         entry = services.credit_entry_remove(entry=entry, actor=self.user, **data)
         return self._answer(CreditEntrySerializer, entry)
 
@@ -1396,7 +1311,7 @@ class CreditMeasureViewSet(_OrganizationChildViewSet):
     @extend_schema(
         summary="Rewards and penalties",
         auth=[],
-        responses={200: CreditMeasureSerializer(many=True), **_errors(404)},
+        responses={200: CreditMeasureSerializer(many=True), **error_responses(404)},
     )
     def list(self, request: Request, organization_pk: int) -> Response:
         organization = self._organization()
@@ -1407,11 +1322,11 @@ class CreditMeasureViewSet(_OrganizationChildViewSet):
     @extend_schema(
         summary="Record a reward or a penalty",
         request=CreditMeasureCreateSerializer,
-        responses={201: CreditMeasureSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: CreditMeasureSerializer, **error_responses(400, 401, 403, 404)},
     )
     def create(self, request: Request, organization_pk: int) -> Response:
         organization = self._organization()
-        _allow(permissions.can_manage_credit(self.user, organization))
-        data = _input(CreditMeasureCreateSerializer, request)
+        allow(permissions.can_manage_credit(self.user, organization))
+        data = parse_input(CreditMeasureCreateSerializer, request)
         measure = services.credit_measure_add(organization=organization, actor=self.user, **data)
         return self._answer(CreditMeasureSerializer, measure, status=201)

@@ -13,7 +13,6 @@ Nothing about a tender says how many bids it has until the opening record is pub
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,14 +22,13 @@ from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Choices
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -38,8 +36,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from marketplace.api import ErrorSerializer
-from marketplace.models import User
+from marketplace.api_base import (
+    ApiViewSet,
+    OnlyKnownFields,
+    allow,
+    attachment,
+    enum_field,
+    error_responses,
+    parse_input,
+)
 from marketplace.permissions import is_org_user
 from orgs_registry.selectors import service_category_list
 from tenders import permissions, selectors, services
@@ -65,38 +70,13 @@ from tenders.selectors import BidContent, DocumentLine, OpeningRecord
 # --- Fields -----------------------------------------------------------------------------------
 
 
-class _EnumField(serializers.ChoiceField):
-    """A choice field over one ``TextChoices`` enum (see ``_enum_field``)."""
-
-    enum: type[Choices]
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=self.enum.choices, **kwargs)
-
-    def to_representation(self, value: Any) -> Any:
-        if value in ("", None):
-            return None
-        return super().to_representation(value)
-
-
-def _enum_field(choices: type[Choices], name: str) -> type[_EnumField]:
-    """A choice field whose values are one named schema component.
-
-    Tenders, questions and bids each have a ``status`` with different values; naming each
-    set once keeps the OpenAPI enum names stable and free of naming collisions.
-    """
-    field = type(f"{name}Field", (_EnumField,), {"enum": choices, "__module__": __name__})
-    schema = serializers.ChoiceField(choices=choices.choices)
-    return extend_schema_field(schema, component_name=name)(field)
-
-
-TenderStatusField = _enum_field(TenderStatus, "TenderStatusEnum")
-ProcurementMethodField = _enum_field(ProcurementMethod, "ProcurementMethodEnum")
-PurchaseNatureField = _enum_field(PurchaseNature, "PurchaseNatureEnum")
-CriterionKindField = _enum_field(CriterionKind, "CriterionKindEnum")
-QuestionStatusField = _enum_field(QuestionStatus, "QuestionStatusEnum")
-BidStatusField = _enum_field(BidStatus, "BidStatusEnum")
-BidDocumentKindField = _enum_field(BidDocumentKind, "BidDocumentKindEnum")
+TenderStatusField = enum_field(TenderStatus, "TenderStatusEnum")
+ProcurementMethodField = enum_field(ProcurementMethod, "ProcurementMethodEnum")
+PurchaseNatureField = enum_field(PurchaseNature, "PurchaseNatureEnum")
+CriterionKindField = enum_field(CriterionKind, "CriterionKindEnum")
+QuestionStatusField = enum_field(QuestionStatus, "QuestionStatusEnum")
+BidStatusField = enum_field(BidStatus, "BidStatusEnum")
+BidDocumentKindField = enum_field(BidDocumentKind, "BidDocumentKindEnum")
 
 
 class ReceiptTimeField(serializers.DateTimeField):
@@ -166,28 +146,6 @@ def _category(**kwargs: Any) -> serializers.SlugRelatedField:
         help_text=gettext_lazy("A service category code, e.g. elderly_care."),
         **kwargs,
     )
-
-
-class _OnlyKnownFields(serializers.Serializer):
-    """Refuses fields it does not know, so that a change it cannot make is not silently lost.
-
-    Checked in ``to_internal_value`` (not ``validate``) so that it also works nested.
-    """
-
-    unknown_message = gettext_lazy("This field cannot be set here.")
-
-    def to_internal_value(self, data: Any) -> Any:
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
-        errors: dict[str, Any] = {field: [str(self.unknown_message)] for field in unknown}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if not isinstance(exc.detail, dict):
-                raise
-            errors = {**exc.detail, **errors}
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
 
 
 # --- Tenders: answers -------------------------------------------------------------------------
@@ -415,7 +373,7 @@ class TenderCreateSerializer(serializers.Serializer):
     eligibility_notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class TenderUpdateSerializer(_OnlyKnownFields):
+class TenderUpdateSerializer(OnlyKnownFields):
     """Changes to a draft; only the fields given change."""
 
     unknown_message = gettext_lazy("This field cannot be changed.")
@@ -443,7 +401,7 @@ class CancelReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
-class AmendmentChangesSerializer(_OnlyKnownFields):
+class AmendmentChangesSerializer(OnlyKnownFields):
     """The fields an amendment may change after publication, with their new values."""
 
     unknown_message = gettext_lazy("An amendment cannot change this field.")
@@ -671,7 +629,7 @@ class BidSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BidInputSerializer(_OnlyKnownFields):
+class BidInputSerializer(OnlyKnownFields):
     """A draft bid's content; only the fields given change."""
 
     price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
@@ -694,68 +652,11 @@ class ReviewSerializer(serializers.Serializer):
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorSerializer) for code in codes}
-
-
-def _allow(allowed: bool) -> None:
-    """Refuse before reading the input; the service checks again under its row lock."""
-    if not allowed:
-        raise PermissionDenied
-
-
-def _input(
-    serializer_class: type[serializers.Serializer], request: Request, data: Any = None
-) -> dict[str, Any]:
-    serializer = serializer_class(
-        data=request.data if data is None else data, context={"request": request}
-    )
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _attachment(data: bytes, *, name: str, content_type: str) -> FileResponse:
-    """A download, never shown inline (an uploaded file is not trusted to render)."""
-    return FileResponse(
-        io.BytesIO(data), as_attachment=True, filename=name, content_type=content_type
-    )
-
-
 _DOWNLOAD = {(200, "application/octet-stream"): OpenApiTypes.BINARY}
 
 
-class _TendersViewSet(viewsets.GenericViewSet):
-    lookup_value_converter = "int"
-    # Only the lists that declare a filter set use one.
-    filter_backends: list[type] = []
-
-    @property
-    def user(self) -> User:
-        """The caller. Every write requires a signed-in user; reads pass anonymous callers
-        on to selectors, which accept any user."""
-        return cast("User", self.request.user)
-
-    def _answer(
-        self,
-        serializer_class: type[serializers.BaseSerializer],
-        instance: Any,
-        *,
-        status: int = 200,
-        **context: Any,
-    ) -> Response:
-        serializer = serializer_class(
-            instance, context={**self.get_serializer_context(), **context}
-        )
-        return Response(serializer.data, status=status)
-
-    def _page(
-        self, serializer_class: type[serializers.BaseSerializer], queryset: Any, **context: Any
-    ) -> Response:
-        page = self.paginate_queryset(queryset)
-        serializer = serializer_class(
-            page, many=True, context={**self.get_serializer_context(), **context}
-        )
-        return self.get_paginated_response(serializer.data)
+class _TendersViewSet(ApiViewSet):
+    """Tender and bid resources."""
 
     def _tender_answer(self, tender: Tender, *, status: int = 200) -> Response:
         # Read back through the selector: the same shape (scheme, documents) as a GET.
@@ -825,7 +726,7 @@ class TenderViewSet(_TendersViewSet):
         summary="List tenders",
         description="Published tenders for everyone; drafts and approvals too for the office.",
         auth=[],
-        responses={200: TenderSummarySerializer(many=True), **_errors(400)},
+        responses={200: TenderSummarySerializer(many=True), **error_responses(400)},
     )
     def list(self, request: Request) -> Response:
         tenders, filterset = selectors.tender_directory(
@@ -842,18 +743,18 @@ class TenderViewSet(_TendersViewSet):
             "`fields.criteria`; a service on the negative list under `fields.purchase_nature`."
         ),
         request=TenderCreateSerializer,
-        responses={201: TenderSerializer, **_errors(400, 401, 403)},
+        responses={201: TenderSerializer, **error_responses(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
-        _allow(permissions.can_create_tender(self.user))
-        data = _input(TenderCreateSerializer, request)
+        allow(permissions.can_create_tender(self.user))
+        data = parse_input(TenderCreateSerializer, request)
         tender = services.tender_create(actor=self.user, **data)
         return self._tender_answer(tender, status=201)
 
     @extend_schema(
         summary="One tender",
         auth=[],
-        responses={200: TenderSerializer, **_errors(404)},
+        responses={200: TenderSerializer, **error_responses(404)},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
         return self._tender_answer(self._tender())
@@ -861,12 +762,12 @@ class TenderViewSet(_TendersViewSet):
     @extend_schema(
         summary="Change a draft (its drafter)",
         request=TenderUpdateSerializer,
-        responses={200: TenderSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: TenderSerializer, **error_responses(400, 401, 403, 404)},
     )
     def partial_update(self, request: Request, pk: int) -> Response:
         tender = self._tender()
-        _allow(permissions.can_edit_tender(self.user, tender))
-        data = _input(TenderUpdateSerializer, request)
+        allow(permissions.can_edit_tender(self.user, tender))
+        data = parse_input(TenderUpdateSerializer, request)
         tender = services.tender_update(
             tender=tender,
             actor=self.user,
@@ -883,7 +784,7 @@ class TenderViewSet(_TendersViewSet):
             "then by an approver who did not draft it, the tender is `published`."
         ),
         request=None,
-        responses={200: TenderSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: TenderSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: int) -> Response:
@@ -894,13 +795,13 @@ class TenderViewSet(_TendersViewSet):
         summary="Return to draft",
         description="The approver returns the tender with a note; the drafter may take it back.",
         request=NoteSerializer,
-        responses={200: TenderSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: TenderSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_to_draft(self, request: Request, pk: int) -> Response:
         tender = self._tender()
-        _allow(permissions.can_return_tender(self.user, tender))
-        data = _input(NoteSerializer, request)
+        allow(permissions.can_return_tender(self.user, tender))
+        data = parse_input(NoteSerializer, request)
         tender = services.tender_return(tender=tender, actor=self.user, note=data["note"])
         return self._tender_answer(tender)
 
@@ -916,18 +817,18 @@ class TenderViewSet(_TendersViewSet):
             "application/json": TenderAmendSerializer,
             "multipart/form-data": TenderAmendUploadSerializer,
         },
-        responses={201: AmendmentSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: AmendmentSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser])
     def amend(self, request: Request, pk: int) -> Response:
         tender = self._tender()
-        _allow(permissions.can_amend_tender(self.user, tender))
+        allow(permissions.can_amend_tender(self.user, tender))
         documents: list[Any] = []
         data: Any = None
         if request.content_type.startswith("multipart/"):
             data = _json_form(request, ("changes", "criteria"))
             documents = request.FILES.getlist("documents")
-        parsed = _input(TenderAmendSerializer, request, data)
+        parsed = parse_input(TenderAmendSerializer, request, data)
         amendment = services.tender_amend(
             tender=tender,
             actor=self.user,
@@ -942,13 +843,13 @@ class TenderViewSet(_TendersViewSet):
     @extend_schema(
         summary="Cancel the tender, with a public reason",
         request=CancelReasonSerializer,
-        responses={200: TenderSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: TenderSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: int) -> Response:
         tender = self._tender()
-        _allow(permissions.can_cancel_tender(self.user, tender))
-        data = _input(CancelReasonSerializer, request)
+        allow(permissions.can_cancel_tender(self.user, tender))
+        data = parse_input(CancelReasonSerializer, request)
         tender = services.tender_cancel(tender=tender, actor=self.user, reason=data["reason"])
         return self._tender_answer(tender)
 
@@ -959,7 +860,7 @@ class TenderViewSet(_TendersViewSet):
             "(`opened: false`); the second distinct official's call opens the bids."
         ),
         request=None,
-        responses={200: OpeningResultSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: OpeningResultSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: int) -> Response:
@@ -969,7 +870,7 @@ class TenderViewSet(_TendersViewSet):
     @extend_schema(
         summary="Follow the tender (e-mail about answers, amendments and the outcome)",
         request=None,
-        responses={200: FollowingSerializer, **_errors(401, 403, 404)},
+        responses={200: FollowingSerializer, **error_responses(401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
     def follow(self, request: Request, pk: int) -> Response:
@@ -979,7 +880,7 @@ class TenderViewSet(_TendersViewSet):
     @extend_schema(
         summary="The opening record (public once the bids are opened)",
         auth=[],
-        responses={200: OpeningRecordSerializer, **_errors(404)},
+        responses={200: OpeningRecordSerializer, **error_responses(404)},
     )
     @action(detail=True, methods=["get"], url_path="opening-record", url_name="opening-record")
     def opening_record(self, request: Request, pk: int) -> Response:
@@ -1015,7 +916,7 @@ class TenderDocumentListViewSet(_TenderChildViewSet):
     @extend_schema(
         summary="The tender's documents",
         auth=[],
-        responses={200: TenderDocumentSerializer(many=True), **_errors(404)},
+        responses={200: TenderDocumentSerializer(many=True), **error_responses(404)},
     )
     def list(self, request: Request, tender_pk: int) -> Response:
         return self._page(TenderDocumentSerializer, selectors.tender_documents(self._tender()))
@@ -1023,12 +924,12 @@ class TenderDocumentListViewSet(_TenderChildViewSet):
     @extend_schema(
         summary="Attach a document to a draft",
         request={"multipart/form-data": TenderDocumentUploadSerializer},
-        responses={201: TenderDocumentSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: TenderDocumentSerializer, **error_responses(400, 401, 403, 404)},
     )
     def create(self, request: Request, tender_pk: int) -> Response:
         tender = self._tender()
-        _allow(permissions.can_edit_tender(self.user, tender))
-        data = _input(TenderDocumentUploadSerializer, request)
+        allow(permissions.can_edit_tender(self.user, tender))
+        data = parse_input(TenderDocumentUploadSerializer, request)
         document = services.tender_document_add(
             tender=tender, actor=self.user, upload=data["file"], title=data["title"]
         )
@@ -1047,21 +948,23 @@ class TenderDocumentViewSet(_TendersViewSet):
     @extend_schema(
         summary="Remove a document from a draft",
         request=None,
-        responses={204: None, **_errors(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404)},
     )
     def destroy(self, request: Request, pk: int) -> Response:
         services.tender_document_remove(document=self._document(), actor=self.user)
         return Response(status=204)
 
     @extend_schema(
-        summary="Download a tender document", auth=[], responses={**_DOWNLOAD, **_errors(404)}
+        summary="Download a tender document",
+        auth=[],
+        responses={**_DOWNLOAD, **error_responses(404)},
     )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: int) -> FileResponse:
         document = self._document()
         with document.file.open("rb") as handle:
             data = handle.read()
-        return _attachment(data, name=document.original_name, content_type=document.content_type)
+        return attachment(data, name=document.original_name, content_type=document.content_type)
 
 
 # --- Questions --------------------------------------------------------------------------------
@@ -1083,7 +986,7 @@ class TenderQuestionViewSet(_TenderChildViewSet):
             "and auditors see every question and who asked it."
         ),
         auth=[],
-        responses={200: QuestionSerializer(many=True), **_errors(404)},
+        responses={200: QuestionSerializer(many=True), **error_responses(404)},
     )
     def list(self, request: Request, tender_pk: int) -> Response:
         questions = selectors.question_list_for_user(request.user, self._tender())
@@ -1092,12 +995,12 @@ class TenderQuestionViewSet(_TenderChildViewSet):
     @extend_schema(
         summary="Ask a question (an organization, until the question deadline)",
         request=QuestionAskSerializer,
-        responses={201: QuestionSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: QuestionSerializer, **error_responses(400, 401, 403, 404)},
     )
     def create(self, request: Request, tender_pk: int) -> Response:
         tender = self._tender()
-        _allow(is_org_user(self.user))
-        data = _input(QuestionAskSerializer, request)
+        allow(is_org_user(self.user))
+        data = parse_input(QuestionAskSerializer, request)
         question = services.question_ask(tender=tender, actor=self.user, text=data["text"])
         return self._answer(
             QuestionSerializer, question, status=201, show_askers=self._show_askers()
@@ -1122,7 +1025,7 @@ class QuestionViewSet(_TendersViewSet):
         )
 
     @extend_schema(
-        summary="One question", auth=[], responses={200: QuestionSerializer, **_errors(404)}
+        summary="One question", auth=[], responses={200: QuestionSerializer, **error_responses(404)}
     )
     def retrieve(self, request: Request, pk: int) -> Response:
         return self._done(self._question())
@@ -1130,13 +1033,13 @@ class QuestionViewSet(_TendersViewSet):
     @extend_schema(
         summary="Answer a question (an official); published to everyone",
         request=AnswerSerializer,
-        responses={200: QuestionSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: QuestionSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def answer(self, request: Request, pk: int) -> Response:
         question = self._question()
-        _allow(permissions.can_answer_question(self.user, question))
-        data = _input(AnswerSerializer, request)
+        allow(permissions.can_answer_question(self.user, question))
+        data = parse_input(AnswerSerializer, request)
         question = services.question_answer(
             question=question, actor=self.user, answer=data["answer"]
         )
@@ -1159,7 +1062,7 @@ class TenderBidViewSet(_TenderChildViewSet):
             "street office, auditors and assessors are refused (403, the bids are sealed). "
             "After the opening: every opened bid for them, with masked ID numbers."
         ),
-        responses={200: BidSerializer(many=True), **_errors(401, 403, 404)},
+        responses={200: BidSerializer(many=True), **error_responses(401, 403, 404)},
     )
     def list(self, request: Request, tender_pk: int) -> Response:
         tender = self._tender()
@@ -1185,13 +1088,13 @@ class TenderBidViewSet(_TenderChildViewSet):
         responses={
             201: BidDetailSerializer,
             200: OpenApiResponse(BidDetailSerializer, description="The existing draft, changed."),
-            **_errors(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404),
         },
     )
     def create(self, request: Request, tender_pk: int) -> Response:
         tender = self._tender()
-        _allow(is_org_user(self.user))
-        data = _input(BidInputSerializer, request)
+        allow(is_org_user(self.user))
+        data = parse_input(BidInputSerializer, request)
         existing = selectors.own_bid(self.user, tender)
         bid = services.bid_prepare(tender=tender, actor=self.user, **data)
         return self._bid_answer(bid, status=200 if existing is not None else 201)
@@ -1211,14 +1114,14 @@ class BidViewSet(_TendersViewSet):
 
     @extend_schema(
         summary="The organization's own bids",
-        responses={200: BidSummarySerializer(many=True), **_errors(401)},
+        responses={200: BidSummarySerializer(many=True), **error_responses(401)},
     )
     def list(self, request: Request) -> Response:
         return self._page(BidSummarySerializer, selectors.own_bid_list(request.user))
 
     @extend_schema(
         summary="One bid with its content and latest receipt",
-        responses={200: BidDetailSerializer, **_errors(401, 404)},
+        responses={200: BidDetailSerializer, **error_responses(401, 404)},
     )
     def retrieve(self, request: Request, pk: UUID) -> Response:
         return self._bid_answer(self._bid())
@@ -1226,12 +1129,12 @@ class BidViewSet(_TendersViewSet):
     @extend_schema(
         summary="Change the draft",
         request=BidInputSerializer,
-        responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={200: BidDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
     def partial_update(self, request: Request, pk: UUID) -> Response:
         bid = self._bid()
-        _allow(permissions.is_bid_owner(self.user, bid))
-        data = _input(BidInputSerializer, request)
+        allow(permissions.is_bid_owner(self.user, bid))
+        data = parse_input(BidInputSerializer, request)
         bid = services.bid_prepare(tender=bid.tender, actor=self.user, **data)
         return self._bid_answer(bid)
 
@@ -1243,7 +1146,7 @@ class BidViewSet(_TendersViewSet):
             "the message names the server time."
         ),
         request=None,
-        responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: BidDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: UUID) -> Response:
@@ -1254,7 +1157,7 @@ class BidViewSet(_TendersViewSet):
     @extend_schema(
         summary="Withdraw the submitted bid (before the deadline)",
         request=None,
-        responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: BidDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: UUID) -> Response:
@@ -1263,7 +1166,7 @@ class BidViewSet(_TendersViewSet):
     @extend_schema(
         summary="Back to a draft (a withdrawn bid, or one to change after an amendment)",
         request=None,
-        responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: BidDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: UUID) -> Response:
@@ -1272,7 +1175,7 @@ class BidViewSet(_TendersViewSet):
     @extend_schema(
         summary="Confirm the bid as it is after an amendment (a new receipt)",
         request=None,
-        responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: BidDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: UUID) -> Response:
@@ -1282,7 +1185,7 @@ class BidViewSet(_TendersViewSet):
 
     @extend_schema(
         summary="The latest receipt",
-        responses={200: ReceiptSerializer, **_errors(401, 404)},
+        responses={200: ReceiptSerializer, **error_responses(401, 404)},
     )
     @action(detail=True, methods=["get"])
     def receipt(self, request: Request, pk: UUID) -> Response:
@@ -1295,13 +1198,13 @@ class BidViewSet(_TendersViewSet):
         summary="Qualification review (an official, after the opening)",
         description="`{qualified: true}`, or `{qualified: false, reason}`.",
         request=ReviewSerializer,
-        responses={200: BidDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: BidDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def qualify(self, request: Request, pk: UUID) -> Response:
         bid = self._bid()
-        _allow(permissions.can_review_bids(self.user, bid.tender))
-        data = _input(ReviewSerializer, request)
+        allow(permissions.can_review_bids(self.user, bid.tender))
+        data = parse_input(ReviewSerializer, request)
         bid = services.bid_review(
             bid=bid, actor=self.user, qualified=data["qualified"], reason=data["reason"]
         )
@@ -1316,7 +1219,7 @@ class BidReceiptViewSet(_BidChildViewSet):
 
     @extend_schema(
         summary="The bid's receipts",
-        responses={200: ReceiptSerializer(many=True), **_errors(401, 404)},
+        responses={200: ReceiptSerializer(many=True), **error_responses(401, 404)},
     )
     def list(self, request: Request, bid_pk: UUID) -> Response:
         receipts = selectors.receipt_list_for_user(request.user, self._bid())
@@ -1332,7 +1235,7 @@ class BidDocumentListViewSet(_BidChildViewSet):
 
     @extend_schema(
         summary="The bid's documents",
-        responses={200: BidDocumentSerializer(many=True), **_errors(401, 404)},
+        responses={200: BidDocumentSerializer(many=True), **error_responses(401, 404)},
     )
     def list(self, request: Request, bid_pk: UUID) -> Response:
         content = selectors.bid_content_for_user(request.user, self._bid())
@@ -1342,12 +1245,12 @@ class BidDocumentListViewSet(_BidChildViewSet):
         summary="Attach a document to the draft",
         description="The type is decided by the content, not the name; 20 MB at most.",
         request={"multipart/form-data": BidDocumentUploadSerializer},
-        responses={201: BidDocumentSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: BidDocumentSerializer, **error_responses(400, 401, 403, 404)},
     )
     def create(self, request: Request, bid_pk: UUID) -> Response:
         bid = self._bid()
-        _allow(permissions.can_edit_bid(self.user, bid))
-        data = _input(BidDocumentUploadSerializer, request)
+        allow(permissions.can_edit_bid(self.user, bid))
+        data = parse_input(BidDocumentUploadSerializer, request)
         document = services.bid_document_add(
             bid=bid, actor=self.user, upload=data["file"], kind=data["kind"]
         )
@@ -1367,15 +1270,17 @@ class BidDocumentViewSet(_TendersViewSet):
     @extend_schema(
         summary="Remove a document from the draft",
         request=None,
-        responses={204: None, **_errors(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404)},
     )
     def destroy(self, request: Request, pk: UUID) -> Response:
         document = selectors.bid_document_get_for_user(self.request.user, pk)
         services.bid_document_remove(document=document, actor=self.user)
         return Response(status=204)
 
-    @extend_schema(summary="Download a bid document", responses={**_DOWNLOAD, **_errors(401, 404)})
+    @extend_schema(
+        summary="Download a bid document", responses={**_DOWNLOAD, **error_responses(401, 404)}
+    )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: UUID) -> FileResponse:
         document, name, data = selectors.bid_document_for_download(self.request.user, pk)
-        return _attachment(data, name=name, content_type=document.content_type)
+        return attachment(data, name=name, content_type=document.content_type)

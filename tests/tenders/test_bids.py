@@ -378,6 +378,7 @@ def test_the_admin_sees_full_id_numbers_on_its_bid_and_others_masked(tender, bid
     bid = prepare(tender, bidder)
     own = selectors.bid_content_for_user(bidder.admin, bid).staff[0]
     member = selectors.bid_content_for_user(bidder.member, bid).staff[0]
-    assert own.id_number and len(own.id_number) == 18
+    assert own.id_number
+    assert len(own.id_number) == 18
     assert member.id_number == ""
     assert "*" in member.id_number_masked

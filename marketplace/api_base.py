@@ -1,0 +1,138 @@
+"""Building blocks every app's API shares: named enum fields, strict input, the base viewset.
+
+One copy here, so that the registry's and the tenders' APIs answer, refuse and document
+themselves the same way.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any, cast
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Choices
+from django.http import FileResponse
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from marketplace.api import ErrorSerializer
+from marketplace.models import User
+
+
+class EnumField(serializers.ChoiceField):
+    """A choice field over one ``TextChoices`` enum (see ``enum_field``)."""
+
+    enum: type[Choices]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=self.enum.choices, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        # An unset choice is stored as "" and answered as null.
+        if value in ("", None):
+            return None
+        return super().to_representation(value)
+
+
+def enum_field(choices: type[Choices], name: str) -> type[EnumField]:
+    """A choice field whose values are one named schema component.
+
+    Several models have a ``status`` or a ``kind`` with different values; naming each set
+    once keeps the OpenAPI enum names stable and the schema free of naming collisions.
+    """
+    field = type(f"{name}Field", (EnumField,), {"enum": choices, "__module__": __name__})
+    schema = serializers.ChoiceField(choices=choices.choices)
+    return cast("type[EnumField]", extend_schema_field(schema, component_name=name)(field))
+
+
+class OnlyKnownFields(serializers.Serializer):
+    """Refuses fields it does not know, so that a change it cannot make is not silently lost
+    (a PATCH of a registered fact must not answer 200).
+
+    Checked in ``to_internal_value`` (not ``validate``) so that unknown fields are reported
+    together with the other field errors, and nested serializers check too.
+    """
+
+    unknown_message = gettext_lazy("This field cannot be set here.")
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors: dict[str, Any] = {field: [str(self.unknown_message)] for field in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            errors = {**exc.detail, **errors}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The CONTRACTS error body for each status, for ``extend_schema(responses=...)``."""
+    return {code: OpenApiResponse(ErrorSerializer) for code in codes}
+
+
+def allow(allowed: bool) -> None:
+    """Refuse before reading the input; the service checks again under its row lock."""
+    if not allowed:
+        raise PermissionDenied
+
+
+def parse_input(
+    serializer_class: type[serializers.Serializer], request: Request, data: Any = None
+) -> dict[str, Any]:
+    """Validate the request body (or ``data``) with ``serializer_class``; 400 when invalid."""
+    serializer = serializer_class(
+        data=request.data if data is None else data, context={"request": request}
+    )
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def attachment(data: bytes, *, name: str, content_type: str) -> FileResponse:
+    """A download, never shown inline (an uploaded file is not trusted to render)."""
+    return FileResponse(
+        io.BytesIO(data), as_attachment=True, filename=name, content_type=content_type
+    )
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """Views that call one service or selector and answer with one serializer."""
+
+    lookup_value_converter = "int"
+    # Only the lists that declare a filter set use one.
+    filter_backends: list[type] = []
+
+    @property
+    def user(self) -> User:
+        """The caller. Every write requires a signed-in user; reads pass anonymous callers
+        on to selectors, which accept any user."""
+        return cast("User", self.request.user)
+
+    def _answer(
+        self,
+        serializer_class: type[serializers.BaseSerializer],
+        instance: Any,
+        *,
+        status: int = 200,
+        **context: Any,
+    ) -> Response:
+        serializer = serializer_class(
+            instance, context={**self.get_serializer_context(), **context}
+        )
+        return Response(serializer.data, status=status)
+
+    def _page(
+        self, serializer_class: type[serializers.BaseSerializer], queryset: Any, **context: Any
+    ) -> Response:
+        page = self.paginate_queryset(queryset)
+        serializer = serializer_class(
+            page, many=True, context={**self.get_serializer_context(), **context}
+        )
+        return self.get_paginated_response(serializer.data)
