@@ -33,8 +33,8 @@ from django.utils import timezone, translation
 
 from marketplace.models import Role, User
 from orgs_registry.models import Employment, Organization, ServiceCategory
-from tenders import services
-from tenders.calendar import is_working_day
+from tenders import rules, services
+from tenders.calendar import add_working_days, is_working_day
 from tenders.models import (
     Amendment,
     Bid,
@@ -724,11 +724,22 @@ def _deadline_passes(tender: Tender) -> None:
     services: a demo needs tenders past their deadline, and the services refuse a
     deadline in the past at publication and every bid after it. The deadline becomes
     the present moment, after every receipt, so that the record stays in order:
-    published, bids received, deadline, opening. Publication and receipt times stay as
-    the services stamped them.
+    published, bids received, deadline, opening. The publication moves back by the
+    method's bid period and a few days, so that the tender shows a lawful period (and the
+    short-period red flag does not fire on the demo); receipts and the audit log keep the
+    times the services stamped.
     """
     moment = timezone.now()
-    Tender.objects.filter(pk=tender.pk).update(bid_deadline=moment, question_deadline=moment)
+    published = moment - timedelta(days=rules.MIN_BID_PERIOD_DAYS[tender.method] + 5)
+    Tender.objects.filter(pk=tender.pk).update(
+        bid_deadline=moment,
+        question_deadline=moment,
+        submitted_at=published - timedelta(days=2),
+        published_at=published,
+        documents_until=add_working_days(
+            timezone.localdate(published), rules.DOCUMENT_PERIOD_WORKING_DAYS
+        ),
+    )
 
 
 def _admin(key: str, context: _Context) -> User:
