@@ -36,9 +36,10 @@ $(STAMP): pyproject.toml requirements/constraints.txt scripts/bootstrap.sh
 run: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ with one background task worker (Ctrl-C stops both)."
+	@echo "Serving on http://$(HOST):$(PORT)/ with a task worker and the scheduler (Ctrl-C stops all)."
 	@$(PY) manage.py db_worker --interval 1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py scheduler > /dev/null & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: $(STAMP)

@@ -251,6 +251,11 @@ _TASK_BACKENDS = {
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
 }
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="database")]}}
+# (task, seconds between runs) for manage.py scheduler.
+PERIODIC_TASKS = [
+    ("tenders.tasks.close_due_tenders", 60),
+    ("orgs_registry.tasks.expire_grades", 24 * 60 * 60),
+]
 
 # --- API ----------------------------------------------------------------------------------
 
