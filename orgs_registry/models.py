@@ -132,7 +132,10 @@ class Organization(ConcurrentTransitionMixin, models.Model):
         validators=[validate_uscc_field],
     )
     kind = models.CharField(
-        _("kind"), max_length=32, choices=OrganizationKind.choices, editable=False
+        pgettext_lazy("organization", "kind"),
+        max_length=32,
+        choices=OrganizationKind.choices,
+        editable=False,
     )
     legal_representative = models.CharField(_("legal representative"), max_length=50, blank=True)
     address = models.CharField(_("registered address"), max_length=300, blank=True)
@@ -151,7 +154,9 @@ class Organization(ConcurrentTransitionMixin, models.Model):
         _("phone"), max_length=30, blank=True, validators=[validate_phone_field]
     )
     email = models.EmailField(_("e-mail"), blank=True)
-    description = models.TextField(_("description"), blank=True, max_length=4000)
+    description = models.TextField(
+        pgettext_lazy("organization", "description"), blank=True, max_length=4000
+    )
     categories = models.ManyToManyField(
         ServiceCategory,
         verbose_name=_("service categories"),

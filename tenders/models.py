@@ -56,6 +56,14 @@ class PurchaseNature(models.TextChoices):
     """What is bought; everything but a service is on the negative list (102号令 Art. 10)."""
 
     SERVICE = "service", _("A public service delivered by the supplier")
+    OUTSIDE_GOVERNMENT_DUTIES = (
+        "outside_government_duties",
+        _("Something outside the government's responsibilities"),
+    )
+    DIRECT_GOVERNMENT_DUTIES = (
+        "direct_government_duties",
+        _("A duty the government must perform itself"),
+    )
     STAFF_HIRING = "staff_hiring", _("Hiring staff for the purchasing unit")
     LABOUR_DISPATCH = "labour_dispatch", _("Labour dispatch")
     PUBLIC_WELFARE_POSTS = "public_welfare_posts", _("Public-welfare posts")
@@ -98,8 +106,8 @@ class Tender(ConcurrentTransitionMixin, models.Model):
     reference = models.CharField(
         _("reference"), max_length=30, blank=True, help_text=_("Assigned at publication.")
     )
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), max_length=20000)
+    title = models.CharField(pgettext_lazy("tender", "title"), max_length=200)
+    description = models.TextField(pgettext_lazy("tender", "description"), max_length=20000)
     category = models.ForeignKey(
         ServiceCategory, verbose_name=_("service category"), on_delete=models.PROTECT
     )

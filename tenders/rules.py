@@ -37,25 +37,33 @@ TOTAL_POINTS = Decimal("100")
 MAX_SERVICE_DAYS = 3 * 366
 
 NEGATIVE_LIST_REASONS: dict[str, Promise] = {
-    "staff_hiring": _(
-        "Hiring staff for the purchasing unit is not a purchased service "
+    "outside_government_duties": _(
+        "A matter outside the government's responsibilities is not bought as a service "
         "(Ministry of Finance Order No. 102, Art. 10(1))."
     ),
-    "labour_dispatch": _(
-        "Labour dispatch is on the negative list of purchased services "
+    "direct_government_duties": _(
+        "A duty the government must perform itself is not bought as a service "
         "(Ministry of Finance Order No. 102, Art. 10(2))."
     ),
-    "public_welfare_posts": _(
-        "Public-welfare posts are funded by employment programmes, not bought as services "
-        "(Ministry of Finance Order No. 102, Art. 10(3))."
+    "goods_or_works": _(
+        "Goods and construction works are bought under the procurement rules for goods and "
+        "works, not as services (Ministry of Finance Order No. 102, Art. 10(3))."
     ),
     "financing": _(
         "Financing and borrowing may not be bought as services "
         "(Ministry of Finance Order No. 102, Art. 10(4))."
     ),
-    "goods_or_works": _(
-        "Goods and construction works are bought under the procurement rules for goods and "
-        "works, not as services (Ministry of Finance Order No. 102, Art. 10(5))."
+    "staff_hiring": _(
+        "Hiring staff for the purchasing unit is not a purchased service "
+        "(Ministry of Finance Order No. 102, Art. 10(5))."
+    ),
+    "labour_dispatch": _(
+        "Labour dispatch is on the negative list of purchased services "
+        "(Ministry of Finance Order No. 102, Art. 10(5))."
+    ),
+    "public_welfare_posts": _(
+        "Public-welfare posts are funded by employment programmes, not bought as services "
+        "(Ministry of Finance Order No. 102, Art. 10(5))."
     ),
 }
 

@@ -7,11 +7,12 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from marketplace.models import AuditAction, AuditEvent, Role, User
 from tenders import services
@@ -557,7 +558,12 @@ def test_too_few_bids_fail_the_tender_at_the_opening(
     body = post(client_for(second_official), f"/api/v1/tenders/{tender.pk}/open/").json()
     assert (body["status"], body["opened"]) == ("failed", True)
     detail = client_for(official).get(f"/api/v1/tenders/{tender.pk}/").json()
-    assert "needs at least 3" in detail["failed_reason"]
+    with translation.override(settings.LANGUAGE_CODE):  # stored in the language of record
+        expected = translation.gettext(
+            "%(count)s valid bid(s) were received; this procurement method needs at least "
+            "%(minimum)s."
+        ) % {"count": 1, "minimum": 3}
+    assert detail["failed_reason"] == expected
 
 
 @pytest.mark.parametrize("persona", ["official", "auditor", "assessor"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -15,6 +16,11 @@ from tenders import selectors, services
 from tenders.models import Bid, BidStaff, BidStatus, TenderStatus
 from tests.conftest import make_user
 from tests.tenders.conftest import make_bidder, submit_bid
+
+
+def record_text(message: str, **params: object) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return translation.gettext(message) % params
 
 
 @pytest.fixture(autouse=True)
@@ -87,8 +93,12 @@ def test_fewer_bids_than_the_minimum_fail_the_tender(
     services.tender_open(tender=tender, actor=second_official)
     tender.refresh_from_db()
     assert tender.status == TenderStatus.FAILED
-    assert "2 valid bid(s)" in tender.failed_reason
-    assert "at least 3" in tender.failed_reason
+    # Stored on the public record in the language of record, whoever opened.
+    assert tender.failed_reason == record_text(
+        "%(count)s valid bid(s) were received; this procurement method needs at least %(minimum)s.",
+        count=2,
+        minimum=3,
+    )
     assert len(selectors.opening_record(tender).rows) == 2
 
 
@@ -150,7 +160,12 @@ def test_qualification_review_and_failure_when_too_few_pass(
     services.bid_review(bid=bids[2], actor=official, qualified=True)
     tender.refresh_from_db()
     assert tender.status == TenderStatus.FAILED
-    assert "2 bid(s) passed the qualification review" in tender.failed_reason
+    assert tender.failed_reason == record_text(
+        "%(count)s bid(s) passed the qualification review; this procurement method needs at "
+        "least %(minimum)s.",
+        count=2,
+        minimum=3,
+    )
     bids[1].refresh_from_db()
     assert (bids[1].status, bids[1].review_reason) == (BidStatus.DISQUALIFIED, "未提供财务审计报告")
 

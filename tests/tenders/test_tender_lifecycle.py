@@ -43,14 +43,22 @@ def test_only_officials_draft_tenders(request, persona, category):
 
 
 @pytest.mark.parametrize(
-    "nature",
-    ["staff_hiring", "labour_dispatch", "public_welfare_posts", "financing", "goods_or_works"],
+    ("nature", "article"),
+    [
+        ("outside_government_duties", "Art. 10(1)"),
+        ("direct_government_duties", "Art. 10(2)"),
+        ("goods_or_works", "Art. 10(3)"),
+        ("financing", "Art. 10(4)"),
+        ("staff_hiring", "Art. 10(5)"),
+        ("labour_dispatch", "Art. 10(5)"),
+        ("public_welfare_posts", "Art. 10(5)"),
+    ],
 )
-def test_the_negative_list_is_refused_with_its_reason(official, category, nature):
+def test_the_negative_list_is_refused_with_its_reason(official, category, nature, article):
     with pytest.raises(ValidationError) as error:
         create(official, category, purchase_nature=nature)
     message = error.value.message_dict["purchase_nature"][0]
-    assert "Order No. 102, Art. 10" in message
+    assert f"Order No. 102, {article}" in message
     assert Tender.objects.count() == 0
 
 
