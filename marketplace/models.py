@@ -135,7 +135,7 @@ class AuditAction(models.TextChoices):
     TENDER_CLOSED = "tender.closed", _("Tender closed at the deadline")
     TENDER_OPENING_CONFIRMED = "tender.opening_confirmed", _("Opening confirmed by an official")
     TENDER_OPENED = "tender.opened", _("Bids opened")
-    TENDER_FAILED = "tender.failed", _("Tender failed (too few bids)")
+    TENDER_FAILED = "tender.failed", _("Tender failed (not enough valid bids)")
     TENDER_FOLLOWED = "tender.followed", _("Following a tender")
     QUESTION_ASKED = "question.asked", _("Question asked")
     QUESTION_ANSWERED = "question.answered", _("Question answered")

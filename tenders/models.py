@@ -83,7 +83,7 @@ class TenderStatus(models.TextChoices):
     IN_DELIVERY = "in_delivery", _("Service in delivery")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
-    FAILED = "failed", _("Failed (too few bids)")
+    FAILED = "failed", _("Failed (not enough valid bids)")
 
 
 # States in which the public sees a tender (a draft or one waiting for approval is internal).
@@ -260,7 +260,7 @@ class Tender(ConcurrentTransitionMixin, models.Model):
 
 
 class CriterionKind(models.TextChoices):
-    PRICE = "price", _("Price")
+    PRICE = "price", pgettext_lazy("criterion kind", "Price")
     OBJECTIVE = "objective", _("Objective (from the registry)")
     SUBJECTIVE = "subjective", _("Subjective (scored by the panel)")
 
