@@ -56,6 +56,12 @@ def main() -> None:
         shoot(page, "organization-profile")
         page.goto(f"{BASE}/credit/")
         shoot(page, "credit-lists")
+        page.goto(f"{BASE}/tenders/")
+        shoot(page, "tenders")
+        page.goto(f"{BASE}/tenders/?status=opened")
+        page.click("#tender-results table tbody tr:first-child a, table tbody tr:first-child a")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "tender-opened")
         for username in ("org_admin", "official", "registry"):
             sign_in(page, username)
             shoot(page, f"dashboard-{username}")
@@ -65,6 +71,14 @@ def main() -> None:
                 page.click("a[href$='/staff/']")
                 page.wait_for_load_state("networkidle")
                 shoot(page, "roster")
+                page.goto(f"{BASE}/tenders/my-bids/")
+                shoot(page, "my-bids")
+                page.click("a[href*='/receipts/']")
+                page.wait_for_load_state("networkidle")
+                shoot(page, "bid-receipt")
+            if username == "official":
+                page.goto(f"{BASE}/tenders/workspace/")
+                shoot(page, "tender-workspace")
             if username == "registry":
                 page.goto(f"{BASE}/registry/")
                 shoot(page, "registry-home")
