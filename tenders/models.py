@@ -100,6 +100,13 @@ CANCELLABLE_STATES = [
 ]
 
 
+class TieRule(models.TextChoices):
+    """How bids with equal total and equal price are ordered (DESIGN 4.4)."""
+
+    DRAW = "draw", _("A recorded random draw")
+    TECHNICAL = "technical", _("Higher score on the criteria other than price, then a draw")
+
+
 class Tender(ConcurrentTransitionMixin, models.Model):
     """One service project, bought by open tender or competitive consultation."""
 
@@ -160,6 +167,28 @@ class Tender(ConcurrentTransitionMixin, models.Model):
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     failed_reason = models.TextField(_("reason the tender failed"), blank=True)
     failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
+    tie_rule = models.CharField(
+        _("tie rule"),
+        max_length=12,
+        choices=TieRule.choices,
+        default=TieRule.DRAW,
+        help_text=_("How bids with equal total and equal price are ordered."),
+    )
+    trim_extremes = models.BooleanField(
+        _("drop the highest and lowest score"),
+        default=False,
+        help_text=_(
+            "With seven or more members, each subjective score drops one highest and "
+            "one lowest member score before the mean."
+        ),
+    )
+    scheme_template = models.CharField(
+        _("scheme template"),
+        max_length=160,
+        blank=True,
+        help_text=_("The template the criteria were taken from, if any."),
+    )
+    awarded_at = models.DateTimeField(_("awarded"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -258,6 +287,18 @@ class Tender(ConcurrentTransitionMixin, models.Model):
     def cancel(self) -> None:
         """Cancelled before the contract, with a public reason."""
 
+    @transition(field=status, source=TenderStatus.OPENED, target=TenderStatus.EVALUATING)
+    def start_evaluation(self) -> None:
+        """Every bid reviewed and the panel formed."""
+
+    @transition(field=status, source=TenderStatus.EVALUATING, target=TenderStatus.AWARDED)
+    def award(self) -> None:
+        """An approver confirmed the winner; the award notice is published."""
+
+    @transition(field=status, source=TenderStatus.AWARDED, target=TenderStatus.EVALUATING)
+    def reopen_evaluation(self) -> None:
+        """An upheld challenge sends the tender back to the panel or to the award."""
+
 
 class CriterionKind(models.TextChoices):
     PRICE = "price", pgettext_lazy("criterion kind", "Price")
@@ -276,6 +317,13 @@ class TenderCriterion(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=CriterionKind.choices)
     points = models.DecimalField(_("points"), max_digits=5, decimal_places=2)
     description = models.TextField(_("description"), blank=True, max_length=4000)
+    # [{"low": "0", "high": "10", "text": "..."}]: what each score range means.
+    bands = models.JSONField(_("score bands"), default=list, blank=True, encoder=DjangoJSONEncoder)
+    # Objective criteria: {"type": "grade" | "social_workers" | "past_performance", ...}
+    # (evaluation.objective reads it); empty for the others.
+    rule = models.JSONField(
+        _("objective rule"), default=dict, blank=True, encoder=DjangoJSONEncoder
+    )
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -592,6 +640,33 @@ class Bid(ConcurrentTransitionMixin, models.Model):
     def disqualify(self) -> None:
         """Failed the review, with a reason."""
 
+    @transition(
+        field=status, source=[BidStatus.QUALIFIED, BidStatus.RANKED], target=BidStatus.DISQUALIFIED
+    )
+    def invalidate(self) -> None:
+        """Found invalid during evaluation (an abnormally low price not justified, an upheld
+        challenge), with a reason."""
+
+    @transition(field=status, source=BidStatus.QUALIFIED, target=BidStatus.RANKED)
+    def rank(self) -> None:
+        """Placed in the frozen ranking."""
+
+    @transition(field=status, source=BidStatus.RANKED, target=BidStatus.QUALIFIED)
+    def unrank(self) -> None:
+        """The ranking is being corrected or evaluated again."""
+
+    @transition(field=status, source=BidStatus.RANKED, target=BidStatus.WON)
+    def win(self) -> None:
+        """Confirmed as the winner."""
+
+    @transition(field=status, source=BidStatus.RANKED, target=BidStatus.LOST)
+    def lose(self) -> None:
+        """Another bid was awarded."""
+
+    @transition(field=status, source=[BidStatus.WON, BidStatus.LOST], target=BidStatus.RANKED)
+    def reset_award(self) -> None:
+        """An upheld challenge withdrew the award."""
+
 
 class BidStaff(models.Model):
     """A person of the staffing plan, plain after the opening (sealed before it)."""
@@ -679,3 +754,180 @@ class BidReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bid_id} {self.received_at.isoformat()}"
+
+
+# --- Award and challenges ---------------------------------------------------------------------
+
+
+class AwardStatus(models.TextChoices):
+    ACTIVE = "active", _("In force")
+    WITHDRAWN = "withdrawn", _("Withdrawn after an upheld challenge")
+
+
+class Award(models.Model):
+    """The approver's confirmation of the winner and the award notice (中标公告)."""
+
+    tender = models.ForeignKey(
+        Tender, verbose_name=_("tender"), on_delete=models.PROTECT, related_name="awards"
+    )
+    bid = models.ForeignKey(
+        Bid, verbose_name=_("winning bid"), on_delete=models.PROTECT, related_name="awards"
+    )
+    position = models.PositiveSmallIntegerField(_("position in the ranking"))
+    reason = models.TextField(
+        _("reason for not choosing the first-ranked bid"), blank=True, max_length=4000
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=AwardStatus.choices, default=AwardStatus.ACTIVE
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"))
+    notice_published_at = models.DateTimeField(_("award notice published"))
+    notice_until = models.DateField(_("public notice until"))
+    challenge_deadline = models.DateField(_("challenges until"))
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True)
+
+    class Meta:
+        verbose_name = _("award")
+        verbose_name_plural = _("awards")
+        ordering = ["tender", "-confirmed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tender"],
+                condition=Q(status="active"),
+                name="one_active_award_per_tender",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tender} → {self.bid_id}"
+
+
+class ChallengeStatus(models.TextChoices):
+    FILED = "filed", _("Filed, waiting for the answer")
+    ANSWERED = "answered", _("Answered, waiting for the decision")
+    ACCEPTED = "accepted", _("Upheld")
+    REJECTED = "rejected", _("Not upheld")
+    CLOSED = "closed", _("Closed")
+
+
+class ChallengeRemedy(models.TextChoices):
+    NONE = "", _("None")
+    REOPEN_EVALUATION = "reopen_evaluation", _("The panel evaluates again")
+    REOPEN_AWARD = "reopen_award", _("The award is decided again")
+
+
+class Challenge(ConcurrentTransitionMixin, models.Model):
+    """A bidder's challenge (质疑) of the award, within 7 working days of the notice."""
+
+    tender = models.ForeignKey(
+        Tender, verbose_name=_("tender"), on_delete=models.PROTECT, related_name="challenges"
+    )
+    bid = models.ForeignKey(
+        Bid, verbose_name=_("bid"), on_delete=models.PROTECT, related_name="challenges"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="+"
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    text = models.TextField(_("grounds"), max_length=8000)
+    filed_at = models.DateTimeField(_("filed"))
+    answer_due = models.DateField(_("answer due"))
+    status = FSMField(
+        _("status"), default=ChallengeStatus.FILED, choices=ChallengeStatus.choices, protected=True
+    )
+    answer = models.TextField(_("answer"), blank=True, max_length=8000)
+    upheld = models.BooleanField(_("upheld"), null=True, blank=True)
+    remedy = models.CharField(
+        _("remedy"), max_length=20, choices=ChallengeRemedy.choices, blank=True
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, max_length=4000)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("challenge")
+        verbose_name_plural = _("challenges")
+        ordering = ["-filed_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (ChallengeStatus.FILED, ChallengeStatus.ANSWERED)
+
+    @transition(field=status, source=ChallengeStatus.FILED, target=ChallengeStatus.ANSWERED)
+    def publish_answer(self) -> None:
+        """An official answered in writing, proposing to uphold it or not."""
+
+    @transition(field=status, source=ChallengeStatus.ANSWERED, target=ChallengeStatus.ACCEPTED)
+    def accept(self) -> None:
+        """An approver upheld it: the remedy is applied."""
+
+    @transition(field=status, source=ChallengeStatus.ANSWERED, target=ChallengeStatus.REJECTED)
+    def reject(self) -> None:
+        """An approver confirmed it is not upheld."""
+
+    @transition(
+        field=status,
+        source=[ChallengeStatus.ACCEPTED, ChallengeStatus.REJECTED],
+        target=ChallengeStatus.CLOSED,
+    )
+    def close(self) -> None:
+        """The remedy is done, or the tender moved on to the contract."""
+
+
+def _challenge_document_path(instance: ChallengeDocument, filename: str) -> str:
+    return f"challenges/{instance.challenge_id}/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class ChallengeDocument(models.Model):
+    """Evidence attached to a challenge: served as an attachment, never inline."""
+
+    challenge = models.ForeignKey(
+        Challenge, verbose_name=_("challenge"), on_delete=models.CASCADE, related_name="documents"
+    )
+    file = models.FileField(_("file"), upload_to=_challenge_document_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("challenge document")
+        verbose_name_plural = _("challenge documents")
+        ordering = ["challenge", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
