@@ -1,4 +1,14 @@
-"""Every write of the evaluation app."""
+"""Every write of the evaluation app, one module per part of the process.
+
+- ``evaluation.services`` (here): the assessor pool.
+- ``evaluation.services.panels``: forming the panel, the random draw with conflict
+  exclusions, declarations and replacements, objective scores, abnormally low prices.
+- ``evaluation.services.sheets``: score sheets, deviation flags (畸高畸低), locking, the
+  frozen ranking and its corrections.
+
+Each service follows STYLE.md: keyword-only, one transaction, rows locked, permission
+checked, the django-fsm transition fired, one audit event per change, e-mail on commit.
+"""
 
 from __future__ import annotations
 
