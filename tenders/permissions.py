@@ -15,6 +15,7 @@ from tenders.models import (
     CANCELLABLE_STATES,
     PUBLIC_TENDER_STATES,
     BidStatus,
+    ChallengeStatus,
     Tender,
     TenderStatus,
 )
@@ -176,3 +177,58 @@ def can_see_bids_of(user: Any, tender: Tender) -> bool:
 def can_see_opening_record(user: Any, tender: Tender) -> bool:
     """The opening record (开标记录) is published: every bidder and the public read it."""
     return is_opened(tender)
+
+
+# --- Award and challenges ----------------------------------------------------------------------
+
+
+def is_approver(user: Any) -> bool:
+    return has_role(user, Role.APPROVER)
+
+
+def can_confirm_award(user: Any, tender: Tender) -> bool:
+    """An approver confirms the winner of a tender under evaluation; not the official who
+    drafted the tender (four eyes). Whether the ranking is ready is the service's check."""
+    return (
+        is_approver(user)
+        and tender.status == TenderStatus.EVALUATING
+        and tender.created_by_id != getattr(user, "pk", None)
+    )
+
+
+def can_file_challenge(user: Any, tender: Tender) -> bool:
+    """Bidders challenge (质疑) an award: an organization's admin or member. Whether the
+    organization bid and the window is open are the service's checks, with their messages."""
+    return is_org_user(user) and is_opened(tender)
+
+
+def can_view_challenge(user: Any, challenge: Any) -> bool:
+    """The whole challenge, with who filed it: the street office, auditors and the
+    challenging organization. Other bidders see answered ones without the challenger."""
+    return is_official(user) or has_role(user, Role.AUDITOR) or is_member_of(user, challenge)
+
+
+def can_see_challenger(user: Any, challenge: Any) -> bool:
+    return can_view_challenge(user, challenge)
+
+
+def can_answer_challenge(user: Any, challenge: Any) -> bool:
+    """An official answers a filed challenge in writing."""
+    return is_official(user) and challenge.status == ChallengeStatus.FILED
+
+
+def can_decide_challenge(user: Any, challenge: Any) -> bool:
+    """An approver who did not write the answer decides it (four eyes)."""
+    return (
+        is_approver(user)
+        and challenge.status == ChallengeStatus.ANSWERED
+        and challenge.answered_by_id != getattr(user, "pk", None)
+    )
+
+
+def can_close_challenge(user: Any, challenge: Any) -> bool:
+    """An official closes a decided challenge once its remedy is done."""
+    return is_official(user) and challenge.status in (
+        ChallengeStatus.ACCEPTED,
+        ChallengeStatus.REJECTED,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -21,6 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from evaluation import models as evaluation_models
 from marketplace.models import Role
 from marketplace.permissions import has_role, is_official, is_org_user
 from orgs_registry.models import Person
@@ -31,16 +32,22 @@ from tenders.filters import TenderFilter
 from tenders.models import (
     PUBLIC_TENDER_STATES,
     Amendment,
+    Award,
+    AwardStatus,
     Bid,
     BidDocument,
     BidReceipt,
     BidStaff,
     BidStatus,
+    Challenge,
+    ChallengeDocument,
+    ChallengeStatus,
     Community,
     OpeningConfirmation,
     Question,
     QuestionStatus,
     Tender,
+    TenderCriterion,
     TenderDocument,
     TenderInterest,
     TenderStatus,
@@ -524,3 +531,282 @@ def bid_content_list_for_user(user: Any, bids: list[Bid]) -> dict[UUID, BidConte
             sealed=True,
         )
     return result
+
+
+# --- Award and challenges ----------------------------------------------------------------------
+
+
+def active_award(tender: Tender) -> Award | None:
+    """The award in force of ``tender`` (none before the award or after a withdrawal)."""
+    return (
+        Award.objects.filter(tender=tender, status=AwardStatus.ACTIVE)
+        .select_related("bid__organization", "confirmed_by")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class AwardNoticeRow:
+    position: int
+    organization_name: str
+    price: Decimal
+    total: Decimal
+    rank: int
+    tied: bool
+    won: bool
+
+
+@dataclass(frozen=True)
+class AwardNotice:
+    """中标公告: the winner, its price, the dates and the ranking summary (public)."""
+
+    tender: Tender
+    winner_name: str
+    winner_uscc: str
+    price: Decimal
+    position: int
+    reason: str
+    published_at: datetime
+    notice_until: date
+    challenge_deadline: date
+    rows: list[AwardNoticeRow]
+
+
+def award_notice(tender: Tender) -> AwardNotice | None:
+    """The public award notice of a tender with an award in force; ``None`` for any other
+    (not awarded yet, the award withdrawn after a challenge, failed or cancelled)."""
+    if tender.status in (TenderStatus.FAILED, TenderStatus.CANCELLED):
+        return None
+    award = active_award(tender)
+    if award is None:
+        return None
+    rows = (
+        evaluation_models.RankingRow.objects.filter(ranking__tender=tender)
+        .select_related("bid__organization")
+        .order_by("position")
+    )
+    winner = award.bid.organization
+    return AwardNotice(
+        tender=tender,
+        winner_name=winner.name,
+        winner_uscc=winner.uscc,
+        price=award.bid.price or Decimal("0"),
+        position=award.position,
+        reason=award.reason,
+        published_at=award.notice_published_at,
+        notice_until=award.notice_until,
+        challenge_deadline=award.challenge_deadline,
+        rows=[
+            AwardNoticeRow(
+                position=row.position,
+                organization_name=row.bid.organization.name,
+                price=row.price,
+                total=row.total,
+                rank=row.rank,
+                tied=row.tied,
+                won=row.bid_id == award.bid_id,
+            )
+            for row in rows
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    code: str
+    name: str
+    kind: str
+    points: Decimal
+    score: Decimal | None
+
+
+@dataclass(frozen=True)
+class BidResult:
+    """A bidder's own result after the award: its scores, rank and position."""
+
+    tender: Tender
+    bid: Bid
+    won: bool
+    position: int
+    rank: int
+    tied: bool
+    price: Decimal
+    price_score: Decimal
+    total: Decimal
+    criteria: list[CriterionResult]
+    ranked: int
+
+
+def bid_result_for_user(user: Any, tender: Tender) -> BidResult | None:
+    """The user's organization's own result in ``tender`` once the award is in force; other
+    bidders' scores are never in it. ``None`` before the award, for a bid that was not
+    ranked and for anyone but the bidding organization's users."""
+    if not is_org_user(user) or active_award(tender) is None:
+        return None
+    bid = _bids().filter(tender=tender, organization_id=user.organization_id).first()
+    if bid is None or not permissions.is_bid_owner(user, bid):
+        return None
+    row = (
+        evaluation_models.RankingRow.objects.filter(bid=bid, ranking__tender=tender)
+        .select_related("ranking")
+        .first()
+    )
+    if row is None:
+        return None
+    scores = row.criterion_scores or {}
+    criteria = []
+    for criterion in TenderCriterion.objects.filter(tender=tender).order_by("sort_order", "pk"):
+        if criterion.kind == "price":
+            score: Decimal | None = row.price_score
+        else:
+            raw = scores.get(criterion.code)
+            score = Decimal(str(raw)) if raw is not None else None
+        criteria.append(
+            CriterionResult(
+                code=criterion.code,
+                name=criterion.name,
+                kind=criterion.kind,
+                points=criterion.points,
+                score=score,
+            )
+        )
+    return BidResult(
+        tender=tender,
+        bid=bid,
+        won=bid.status == BidStatus.WON,
+        position=row.position,
+        rank=row.rank,
+        tied=row.tied,
+        price=row.price,
+        price_score=row.price_score,
+        total=row.total,
+        criteria=criteria,
+        ranked=evaluation_models.RankingRow.objects.filter(ranking=row.ranking).count(),
+    )
+
+
+# Challenges other bidders of the tender may read (without the challenger's identity).
+ANSWERED_CHALLENGE_STATES = (
+    ChallengeStatus.ANSWERED,
+    ChallengeStatus.ACCEPTED,
+    ChallengeStatus.REJECTED,
+    ChallengeStatus.CLOSED,
+)
+
+
+@dataclass(frozen=True)
+class ChallengeSummary:
+    """A challenge as its reader may see it: ``organization_name`` and ``text`` (the
+    grounds) are empty for other bidders, who learn the subject, answer and outcome."""
+
+    id: int
+    tender_id: int
+    tender_title: str
+    subject: str
+    text: str
+    status: str
+    status_label: str
+    filed_at: datetime
+    answer_due: date
+    answer: str
+    upheld: bool | None
+    remedy: str
+    remedy_label: str
+    decision_note: str
+    organization_name: str | None
+    own: bool
+    overdue: bool
+
+
+def _challenge_summary(user: Any, challenge: Challenge, today: date) -> ChallengeSummary:
+    full = permissions.can_see_challenger(user, challenge)
+    return ChallengeSummary(
+        id=challenge.pk,
+        tender_id=challenge.tender_id,
+        tender_title=challenge.tender.title,
+        subject=challenge.subject,
+        text=challenge.text if full else "",
+        status=challenge.status,
+        status_label=str(challenge.get_status_display()),
+        filed_at=challenge.filed_at,
+        answer_due=challenge.answer_due,
+        answer=challenge.answer,
+        upheld=challenge.upheld,
+        remedy=challenge.remedy,
+        remedy_label=str(challenge.get_remedy_display()) if challenge.remedy else "",
+        decision_note=challenge.decision_note,
+        organization_name=challenge.organization.name if full else None,
+        own=is_org_user(user) and challenge.organization_id == user.organization_id,
+        overdue=challenge.status == ChallengeStatus.FILED and challenge.answer_due < today,
+    )
+
+
+def challenge_list_for_user(user: Any, tender: Tender | None = None) -> list[ChallengeSummary]:
+    """Challenges the user may read, newest first (of ``tender`` when given).
+
+    The street office and auditors: all. An organization's users: its own, and the
+    answered ones of tenders it bid in, without the challenger (质疑答复 go to the
+    challenger and the other suppliers concerned, not to the public). Others: none.
+    """
+    challenges = Challenge.objects.select_related("tender", "organization").order_by(
+        "-filed_at", "-pk"
+    )
+    if tender is not None:
+        challenges = challenges.filter(tender=tender)
+    if is_official(user) or has_role(user, Role.AUDITOR):
+        pass
+    elif is_org_user(user):
+        bid_in = Bid.objects.filter(
+            organization_id=user.organization_id, opened_at__isnull=False
+        ).values("tender_id")
+        challenges = challenges.filter(
+            Q(organization_id=user.organization_id)
+            | Q(tender_id__in=bid_in, status__in=ANSWERED_CHALLENGE_STATES)
+        )
+    else:
+        return []
+    today = timezone.localdate()
+    return [_challenge_summary(user, challenge, today) for challenge in challenges]
+
+
+def challenge_get_for_user(user: Any, pk: Any) -> Challenge:
+    """The whole challenge for the street office, auditors and the challenger; 404 for
+    everyone else (other bidders read it through ``challenge_list_for_user``)."""
+    try:
+        challenge = Challenge.objects.select_related(
+            "tender", "bid", "organization", "filed_by", "answered_by", "decided_by"
+        ).get(pk=pk)
+    except (Challenge.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_view_challenge(user, challenge):
+        raise Http404
+    return challenge
+
+
+def challenge_documents(challenge: Challenge) -> QuerySet[ChallengeDocument]:
+    return ChallengeDocument.objects.filter(challenge=challenge).order_by("uploaded_at", "pk")
+
+
+def challenge_document_for_download(user: Any, pk: Any) -> tuple[ChallengeDocument, str, bytes]:
+    """A challenge document for a reader of the whole challenge: (document, file name,
+    bytes), to be served as an attachment; 404 for everyone else."""
+    try:
+        document = ChallengeDocument.objects.select_related("challenge").get(pk=pk)
+    except (ChallengeDocument.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not permissions.can_view_challenge(user, document.challenge):
+        raise Http404
+    with document.file.open("rb") as handle:
+        data = handle.read()
+    return document, document.original_name, data
+
+
+def challenges_overdue(today: date | None = None) -> QuerySet[Challenge]:
+    """Filed challenges whose answer is overdue (7 working days passed), oldest first:
+    for the official's workspace."""
+    today = today or timezone.localdate()
+    return (
+        Challenge.objects.filter(status=ChallengeStatus.FILED, answer_due__lt=today)
+        .select_related("tender", "organization")
+        .order_by("answer_due", "filed_at", "pk")
+    )

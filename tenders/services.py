@@ -29,6 +29,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from evaluation import models as evaluation_models
+from evaluation import rules as evaluation_rules
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, User
@@ -46,11 +48,17 @@ from tenders import notifications, permissions, rules, sealing
 from tenders.calendar import add_working_days
 from tenders.models import (
     Amendment,
+    Award,
+    AwardStatus,
     Bid,
     BidDocument,
     BidReceipt,
     BidStaff,
     BidStatus,
+    Challenge,
+    ChallengeDocument,
+    ChallengeRemedy,
+    ChallengeStatus,
     Community,
     OpeningConfirmation,
     Question,
@@ -1202,4 +1210,613 @@ def bid_keys_rotate() -> int:
             document.save(update_fields=["sealed_name", "file"])
             count += 1
         audit_record(action=AuditAction.BID_KEYS_ROTATED, details={"values": count})
+    return count
+
+
+# --- Award and challenges --------------------------------------------------------------------
+
+# A challenge carries at most this many documents.
+CHALLENGE_MAX_DOCUMENTS = 10
+# Challenges that still wait for an answer or a decision.
+PENDING_CHALLENGE_STATES = (ChallengeStatus.FILED, ChallengeStatus.ANSWERED)
+DECIDED_CHALLENGE_STATES = (ChallengeStatus.ACCEPTED, ChallengeStatus.REJECTED)
+
+
+def _award_blockers(tender: Tender) -> list[str]:
+    """Reasons, other than the ranking's state, why the award cannot be confirmed yet.
+
+    The integrity issue adds confirmed double-funding flags here.
+    """
+    return []
+
+
+def _active_award(tender: Tender, *, lock: bool = False) -> Award | None:
+    awards = Award.objects.filter(tender=tender, status=AwardStatus.ACTIVE)
+    if lock:
+        awards = awards.select_for_update()
+    return awards.first()
+
+
+def _ranking_rows(ranking: evaluation_models.Ranking) -> list[evaluation_models.RankingRow]:
+    return list(
+        evaluation_models.RankingRow.objects.filter(ranking=ranking)
+        .select_related("bid__organization")
+        .order_by("position")
+    )
+
+
+def _row_summary(row: evaluation_models.RankingRow, *, scores: bool = False) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "position": row.position,
+        "bid": str(row.bid_id),
+        "organization": row.bid.organization.name,
+        "uscc": row.bid.organization.uscc,
+        "price": row.price,
+        "price_score": row.price_score,
+        "total": row.total,
+        "rank": row.rank,
+        "tied": row.tied,
+    }
+    if scores:
+        summary["criterion_scores"] = row.criterion_scores
+    return summary
+
+
+def _pending_challenges(tender: Tender) -> bool:
+    return Challenge.objects.filter(tender=tender, status__in=PENDING_CHALLENGE_STATES).exists()
+
+
+def award_confirm(*, tender: Tender, actor: User, bid: Bid, reason: str = "") -> Award:
+    """An approver confirms the winner; the award notice (中标公告) is published with it.
+
+    Normally the first position of the frozen ranking; any other ranked bid needs a written
+    reason. Publishing at the confirmation keeps the rule "within 2 working days" (87号令
+    Art. 69); the notice is public for 1 working day, and challenges run for 7 working days
+    from it (政府采购质疑和投诉办法 Art. 10).
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        # Lock order: the tender, then the panel and the ranked bids.
+        tender = _lock(tender)
+        if permissions.is_approver(actor) and tender.status != TenderStatus.EVALUATING:
+            raise ValidationError(
+                _("Only a tender under evaluation can be awarded; this one is “%(state)s”.")
+                % {"state": tender.get_status_display()},
+                code="invalid_state",
+            )
+        if permissions.is_approver(actor) and tender.created_by_id == actor.pk:
+            raise ValidationError(
+                _("A different approver must confirm the award of a tender you drafted."),
+                code="four_eyes",
+            )
+        _require(permissions.can_confirm_award(actor, tender))
+        panel = evaluation_models.Panel.objects.select_for_update().filter(tender=tender).first()
+        ranking = evaluation_models.Ranking.objects.filter(tender=tender).first()
+        if panel is None or panel.status != evaluation_models.PanelStatus.RANKED or ranking is None:
+            raise ValidationError(
+                _("The panel has not finished: there is no frozen ranking to award from."),
+                code="not_ranked",
+            )
+        if evaluation_models.RankingCorrection.objects.filter(
+            ranking=ranking, applied_at__isnull=True
+        ).exists():
+            raise ValidationError(
+                _("A correction of the ranking is pending; apply it before the award."),
+                code="correction_pending",
+            )
+        blockers = _award_blockers(tender)
+        if blockers:
+            raise ValidationError(blockers, code="blocked")
+        if _pending_challenges(tender):
+            raise ValidationError(
+                _("A challenge of the previous award waits for its answer or decision."),
+                code="challenge_pending",
+            )
+        rows = _ranking_rows(ranking)
+        chosen = next((row for row in rows if row.bid_id == bid.pk), None)
+        if chosen is None:
+            raise ValidationError({"bid": [_("This bid is not in the tender's ranking.")]})
+        if chosen.position != 1 and not reason:
+            raise ValidationError(
+                {
+                    "reason": [
+                        _(
+                            "The bid is in position %(position)s; say why the first-ranked "
+                            "bid is not chosen."
+                        )
+                        % {"position": chosen.position}
+                    ]
+                }
+            )
+        ranked = list(
+            Bid.objects.select_for_update()
+            .filter(pk__in=[row.bid_id for row in rows])
+            .order_by("pk")
+        )
+        now = timezone.now()
+        notice_day = timezone.localdate(now)
+        award = Award(
+            tender=tender,
+            bid_id=chosen.bid_id,
+            position=chosen.position,
+            reason=reason,
+            confirmed_by=actor,
+            confirmed_at=now,
+            notice_published_at=now,
+            notice_until=add_working_days(notice_day, evaluation_rules.AWARD_NOTICE_WORKING_DAYS),
+            challenge_deadline=add_working_days(
+                notice_day, evaluation_rules.CHALLENGE_WORKING_DAYS
+            ),
+        )
+        award.full_clean(exclude=["tender", "bid", "confirmed_by"], validate_constraints=False)
+        before = tender.status
+        fire(tender, "award")
+        tender.awarded_at = now
+        tender.save()
+        award.save()
+        bid_states = []
+        for other in ranked:
+            state = other.status
+            fire(other, "win" if other.pk == chosen.bid_id else "lose")
+            other.save()
+            bid_states.append(
+                {"bid": str(other.pk), "state_before": state, "state_after": other.status}
+            )
+        winner = chosen.bid.organization
+        audit_record(
+            action=AuditAction.TENDER_AWARDED,
+            actor=actor,
+            obj=tender,
+            state_before=before,
+            state_after=tender.status,
+            details={
+                "award": award.pk,
+                "bid": str(chosen.bid_id),
+                "winner": {"name": winner.name, "uscc": winner.uscc},
+                "price": chosen.price,
+                "position": chosen.position,
+                "reason": reason,
+                "notice_until": award.notice_until,
+                "challenge_deadline": award.challenge_deadline,
+                "ranking": [_row_summary(row) for row in rows],
+                "bids": bid_states,
+            },
+        )
+        notifications.award_published(award, rows)
+    return award
+
+
+def tender_ready_for_contract(tender: Tender) -> bool:
+    """Whether the tender may move on to contracting: awarded, the challenge window over,
+    no challenge waiting for its answer or decision."""
+    if tender.status != TenderStatus.AWARDED:
+        return False
+    award = _active_award(tender)
+    if award is None or timezone.localdate() <= award.challenge_deadline:
+        return False
+    return not _pending_challenges(tender)
+
+
+@dataclass(frozen=True)
+class _Upload:
+    name: str
+    kind: str
+    data: bytes
+    sha256: str
+
+
+def _read_challenge_uploads(uploads: list[Any]) -> list[_Upload]:
+    """Check every upload like a bid document (size, type by content) before anything is
+    stored; all problems are reported together, each with its file's name."""
+    if len(uploads) > CHALLENGE_MAX_DOCUMENTS:
+        raise ValidationError(
+            {
+                "documents": [
+                    _("Attach at most %(max)s documents to a challenge.")
+                    % {"max": CHALLENGE_MAX_DOCUMENTS}
+                ]
+            }
+        )
+    problems: list[str] = []
+    files: list[_Upload] = []
+    seen: set[str] = set()
+    for upload in uploads:
+        given = str(getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+        try:
+            data = read_upload(upload, max_bytes=DOCUMENT_MAX_BYTES)
+            kind = sniff_document(data)
+        except ValidationError as exc:
+            messages = exc.message_dict.get("file", exc.messages)
+            problems.extend(f"{given or _('document')}: {message}" for message in messages)
+            continue
+        digest = sha256_hex(data)
+        if digest in seen:  # the same file twice: stored once
+            continue
+        seen.add(digest)
+        files.append(_Upload(name=safe_filename(given, kind), kind=kind, data=data, sha256=digest))
+    if problems:
+        raise ValidationError({"documents": problems})
+    return files
+
+
+def challenge_file(
+    *, tender: Tender, actor: User, subject: str, text: str, uploads: Iterable[Any] = ()
+) -> Challenge:
+    """A bidder challenges (质疑) the award within 7 working days of the award notice
+    (政府采购质疑和投诉办法 Art. 10); the answer is due 7 working days later (Art. 13)."""
+    _require(permissions.can_file_challenge(actor, tender))
+    subject, text = (subject or "").strip(), (text or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not subject:
+        errors["subject"] = [_("Give the challenge a subject.")]
+    if not text:
+        errors["text"] = [_("Write the grounds of the challenge.")]
+    if errors:
+        raise ValidationError(errors)
+    # Files are read and checked before the lock: slow work stays outside it.
+    files = _read_challenge_uploads(list(uploads))
+    with transaction.atomic():
+        tender = _lock(tender)
+        _require(permissions.can_file_challenge(actor, tender))
+        bid = (
+            Bid.objects.filter(
+                tender=tender, organization_id=actor.organization_id, opened_at__isnull=False
+            )
+            .select_related("organization")
+            .first()
+        )
+        if bid is None:
+            raise ValidationError(
+                _("Only an organization whose bid was opened in this tender may challenge it."),
+                code="not_a_bidder",
+            )
+        award = _active_award(tender)
+        if tender.status != TenderStatus.AWARDED or award is None:
+            raise ValidationError(
+                _("Only an award in force can be challenged; this tender has none."),
+                code="no_award",
+            )
+        now = timezone.now()
+        today = timezone.localdate(now)
+        if today > award.challenge_deadline:
+            raise ValidationError(
+                _("Challenges were accepted until %(day)s, 7 working days after the award notice.")
+                % {"day": award.challenge_deadline.isoformat()},
+                code="late",
+            )
+        challenge = Challenge(
+            tender=tender,
+            bid=bid,
+            organization=bid.organization,
+            filed_by=actor,
+            subject=subject,
+            text=text,
+            filed_at=now,
+            answer_due=add_working_days(today, evaluation_rules.CHALLENGE_ANSWER_WORKING_DAYS),
+        )
+        challenge.full_clean(
+            exclude=["status", "tender", "bid", "organization", "filed_by"],
+            validate_constraints=False,
+        )
+        challenge.save()
+        for upload in files:
+            document = ChallengeDocument(
+                challenge=challenge,
+                original_name=upload.name,
+                content_type=DOCUMENT_CONTENT_TYPES[upload.kind],
+                size=len(upload.data),
+                sha256=upload.sha256,
+            )
+            document.file.save(upload.sha256, ContentFile(upload.data), save=False)
+            document.save()
+        audit_record(
+            action=AuditAction.CHALLENGE_FILED,
+            actor=actor,
+            obj=challenge,
+            state_after=challenge.status,
+            details={
+                "tender": tender.pk,
+                "award": award.pk,
+                "bid": str(bid.pk),
+                "organization": bid.organization.uscc,
+                "subject": subject,
+                "answer_due": challenge.answer_due,
+                "documents": [{"name": f.name, "sha256": f.sha256} for f in files],
+            },
+        )
+        notifications.challenge_filed(challenge)
+    return challenge
+
+
+def challenge_answer(
+    *, challenge: Challenge, actor: User, answer: str, upheld: bool, remedy: str = ""
+) -> Challenge:
+    """An official answers a challenge in writing and proposes whether to uphold it; an
+    upheld one names its remedy. An approver decides afterwards (``challenge_decide``)."""
+    answer, remedy = (answer or "").strip(), (remedy or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not answer:
+        errors["answer"] = [_("Write the answer to the challenge.")]
+    remedies = (ChallengeRemedy.REOPEN_EVALUATION, ChallengeRemedy.REOPEN_AWARD)
+    if upheld and remedy not in remedies:
+        errors["remedy"] = [
+            _(
+                "An upheld challenge needs its remedy: the panel evaluates again, or the "
+                "award is decided again."
+            )
+        ]
+    if not upheld and remedy:
+        errors["remedy"] = [_("Only an upheld challenge has a remedy.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        _lock(challenge.tender)
+        challenge = _lock(challenge)
+        if permissions.is_official(actor) and challenge.status != ChallengeStatus.FILED:
+            raise ValidationError(_("This challenge is answered already."), code="invalid_state")
+        _require(permissions.can_answer_challenge(actor, challenge))
+        before = challenge.status
+        fire(challenge, "publish_answer")
+        challenge.answer = answer
+        challenge.upheld = bool(upheld)
+        challenge.remedy = remedy if upheld else ChallengeRemedy.NONE
+        challenge.answered_by = actor
+        challenge.answered_at = timezone.now()
+        challenge.full_clean(
+            exclude=["status", "tender", "bid", "organization", "filed_by", "answered_by"],
+            validate_constraints=False,
+        )
+        challenge.save()
+        audit_record(
+            action=AuditAction.CHALLENGE_ANSWERED,
+            actor=actor,
+            obj=challenge,
+            state_before=before,
+            state_after=challenge.status,
+            details={
+                "tender": challenge.tender_id,
+                "upheld": challenge.upheld,
+                "remedy": challenge.remedy,
+                "late": timezone.localdate(challenge.answered_at) > challenge.answer_due,
+            },
+        )
+        notifications.challenge_answered(challenge)
+    return challenge
+
+
+def _withdraw_award(
+    tender: Tender, *, actor: User, challenge: Challenge, now: datetime
+) -> dict[str, Any]:
+    """Withdraw the award in force, send the tender back to evaluation and the won and
+    lost bids back to ranked, so that an approver may confirm again."""
+    award = _active_award(tender, lock=True)
+    before = tender.status
+    if tender.status == TenderStatus.AWARDED:
+        fire(tender, "reopen_evaluation")
+        tender.save()
+    if award is not None:
+        award.status = AwardStatus.WITHDRAWN
+        award.withdrawn_at = now
+        with translation.override(settings.LANGUAGE_CODE):
+            award.withdrawn_reason = _("A challenge was upheld: %(remedy)s.") % {
+                "remedy": str(ChallengeRemedy(challenge.remedy).label)
+            }
+        award.save()
+    reset = []
+    for bid in (
+        Bid.objects.select_for_update()
+        .filter(tender=tender, status__in=[BidStatus.WON, BidStatus.LOST])
+        .order_by("pk")
+    ):
+        fire(bid, "reset_award")
+        bid.save()
+        reset.append(str(bid.pk))
+    details = {"award_withdrawn": award.pk if award else None, "bids_reset": reset}
+    if award is not None or reset or before != tender.status:
+        audit_record(
+            action=AuditAction.TENDER_AWARD_WITHDRAWN,
+            actor=actor,
+            obj=tender,
+            state_before=before,
+            state_after=tender.status,
+            details={
+                **details,
+                "challenge": challenge.pk,
+                "bid": str(award.bid_id) if award else None,
+                "reason": award.withdrawn_reason if award else "",
+            },
+        )
+    return details
+
+
+def _reopen_panel(tender: Tender, *, actor: User, challenge: Challenge) -> dict[str, Any]:
+    """Send the evaluation back to the panel: ranked bids back to qualified, every locked
+    sheet reopened, the panel scoring again and the frozen ranking removed (its rows are
+    kept in the audit event) so that the panel's ranking is computed afresh."""
+    panel = evaluation_models.Panel.objects.select_for_update().filter(tender=tender).first()
+    ranking = evaluation_models.Ranking.objects.select_for_update().filter(tender=tender).first()
+    unranked = []
+    for bid in (
+        Bid.objects.select_for_update()
+        .filter(tender=tender, status=BidStatus.RANKED)
+        .order_by("pk")
+    ):
+        fire(bid, "unrank")
+        bid.save()
+        unranked.append(str(bid.pk))
+    sheets = []
+    panel_before = panel.status if panel else ""
+    if panel is not None:
+        locked = evaluation_models.ScoreSheet.objects.select_for_update().filter(
+            member__panel=panel, status=evaluation_models.SheetStatus.LOCKED
+        )
+        for sheet in locked.order_by("pk"):
+            fire(sheet, "reopen")
+            sheet.save()
+            sheets.append(sheet.pk)
+            audit_record(
+                action=AuditAction.SCORESHEET_REOPENED,
+                actor=actor,
+                obj=sheet,
+                state_before=evaluation_models.SheetStatus.LOCKED,
+                state_after=sheet.status,
+                details={"tender": tender.pk, "challenge": challenge.pk, "reason": "challenge"},
+            )
+        if panel.status == evaluation_models.PanelStatus.RANKED:
+            fire(panel, "reopen")
+            panel.save()
+    frozen = None
+    if ranking is not None:
+        frozen = {
+            "version": ranking.version,
+            "base_price": ranking.base_price,
+            "trim_extremes": ranking.trim_extremes,
+            "tie_break": ranking.tie_break,
+            "tie_seed": ranking.tie_seed,
+            "computed_at": ranking.computed_at,
+            "rows": [_row_summary(row, scores=True) for row in _ranking_rows(ranking)],
+        }
+        ranking.delete()  # its rows and corrections go with it
+    details = {
+        "panel": {"state_before": panel_before, "state_after": panel.status if panel else ""},
+        "bids_unranked": unranked,
+        "sheets_reopened": sheets,
+    }
+    audit_record(
+        action=AuditAction.TENDER_EVALUATION_REOPENED,
+        actor=actor,
+        obj=tender,
+        state_before=tender.status,
+        state_after=tender.status,
+        details={**details, "challenge": challenge.pk, "ranking": frozen},
+    )
+    return details
+
+
+def challenge_decide(*, challenge: Challenge, actor: User, note: str = "") -> Challenge:
+    """An approver who did not answer the challenge decides it (four eyes).
+
+    Upheld: the remedy is applied at once. ``reopen_award`` withdraws the award and sends
+    the tender back to evaluation with its ranking, for a new confirmation;
+    ``reopen_evaluation`` also sends it back to the panel: sheets reopened, ranking
+    removed, bids back to qualified. Not upheld: the award stands.
+    """
+    note = (note or "").strip()
+    with transaction.atomic():
+        # Lock order: the tender, then the challenge, the award, the bids, the panel.
+        tender = _lock(challenge.tender)
+        challenge = _lock(challenge)
+        if permissions.is_approver(actor):
+            if challenge.status != ChallengeStatus.ANSWERED:
+                raise ValidationError(
+                    _("Only an answered challenge can be decided; this one is “%(state)s”.")
+                    % {"state": challenge.get_status_display()},
+                    code="invalid_state",
+                )
+            if challenge.answered_by_id == actor.pk:
+                raise ValidationError(
+                    _("A different approver must decide a challenge you answered."),
+                    code="four_eyes",
+                )
+        _require(permissions.can_decide_challenge(actor, challenge))
+        before = challenge.status
+        now = timezone.now()
+        challenge.decided_by = actor
+        challenge.decided_at = now
+        challenge.decision_note = note
+        if not challenge.upheld:
+            fire(challenge, "reject")
+            challenge.save()
+            audit_record(
+                action=AuditAction.CHALLENGE_REJECTED,
+                actor=actor,
+                obj=challenge,
+                state_before=before,
+                state_after=challenge.status,
+                details={"tender": tender.pk, "note": note},
+            )
+            notifications.challenge_decided(challenge)
+            return challenge
+        if tender.status not in (TenderStatus.AWARDED, TenderStatus.EVALUATING):
+            raise ValidationError(
+                _("The remedy cannot be applied: the tender is “%(state)s”.")
+                % {"state": tender.get_status_display()},
+                code="invalid_state",
+            )
+        fire(challenge, "accept")
+        challenge.save()
+        done = _withdraw_award(tender, actor=actor, challenge=challenge, now=now)
+        if challenge.remedy == ChallengeRemedy.REOPEN_EVALUATION:
+            done.update(_reopen_panel(tender, actor=actor, challenge=challenge))
+        audit_record(
+            action=AuditAction.CHALLENGE_UPHELD,
+            actor=actor,
+            obj=challenge,
+            state_before=before,
+            state_after=challenge.status,
+            details={
+                "tender": tender.pk,
+                "remedy": challenge.remedy,
+                "note": note,
+                "tender_status": tender.status,
+                **done,
+            },
+        )
+        notifications.challenge_decided(challenge)
+    return challenge
+
+
+def _close_challenge(challenge: Challenge, *, actor: User | None, now: datetime) -> None:
+    before = challenge.status
+    fire(challenge, "close")
+    challenge.closed_at = now
+    challenge.save()
+    audit_record(
+        action=AuditAction.CHALLENGE_CLOSED,
+        actor=actor,
+        obj=challenge,
+        state_before=before,
+        state_after=challenge.status,
+        details={"tender": challenge.tender_id, "automatic": actor is None},
+    )
+
+
+def challenge_close(*, challenge: Challenge, actor: User) -> Challenge:
+    """An official closes a decided challenge once its remedy is done."""
+    with transaction.atomic():
+        _lock(challenge.tender)
+        challenge = _lock(challenge)
+        if permissions.is_official(actor) and challenge.status not in DECIDED_CHALLENGE_STATES:
+            raise ValidationError(
+                _("Only a decided challenge can be closed; this one is “%(state)s”.")
+                % {"state": challenge.get_status_display()},
+                code="invalid_state",
+            )
+        _require(permissions.can_close_challenge(actor, challenge))
+        _close_challenge(challenge, actor=actor, now=timezone.now())
+    return challenge
+
+
+def challenges_close_due(now: datetime | None = None) -> int:
+    """Close the decided challenges of awarded tenders whose challenge window is over and
+    that have no challenge pending (a periodic task); the number closed."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    count = 0
+    with transaction.atomic():
+        due = Award.objects.filter(
+            status=AwardStatus.ACTIVE,
+            challenge_deadline__lt=today,
+            tender__status=TenderStatus.AWARDED,
+        ).values("tender_id")
+        for tender in Tender.objects.select_for_update().filter(pk__in=due).order_by("pk"):
+            if _pending_challenges(tender):
+                continue
+            for challenge in (
+                Challenge.objects.select_for_update()
+                .filter(tender=tender, status__in=DECIDED_CHALLENGE_STATES)
+                .order_by("filed_at", "pk")
+            ):
+                _close_challenge(challenge, actor=None, now=now)
+                count += 1
     return count

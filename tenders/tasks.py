@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from tenders.services import tenders_close_due
+from tenders.services import challenges_close_due, tenders_close_due
 
 
 @task()
 def close_due_tenders() -> int:
     """Close published tenders past their deadline (also ``manage.py close_due_tenders``)."""
     return tenders_close_due()
+
+
+@task()
+def close_challenge_windows() -> int:
+    """Close decided challenges of tenders whose challenge period is over (also
+    ``manage.py close_challenge_windows``)."""
+    return challenges_close_due()
