@@ -50,7 +50,8 @@ def make_assessor(
         profile.categories.set(chosen)
     profile.agency = agency
     profile.save(update_fields=["agency"])
-    return user
+    # Fresh, so that ``user.assessor_profile`` is not the copy cached before the agency.
+    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture
