@@ -1316,6 +1316,15 @@ def award_confirm(*, tender: Tender, actor: User, bid: Bid, reason: str = "") ->
         chosen = next((row for row in rows if row.bid_id == bid.pk), None)
         if chosen is None:
             raise ValidationError({"bid": [_("This bid is not in the tender's ranking.")]})
+        if chosen.bid.status != BidStatus.RANKED:
+            raise ValidationError(
+                {
+                    "bid": [
+                        _("The bid is “%(state)s”; only a ranked bid can win.")
+                        % {"state": chosen.bid.get_status_display()}
+                    ]
+                }
+            )
         if chosen.position != 1 and not reason:
             raise ValidationError(
                 {
@@ -1357,6 +1366,8 @@ def award_confirm(*, tender: Tender, actor: User, bid: Bid, reason: str = "") ->
         bid_states = []
         for other in ranked:
             state = other.status
+            if other.pk != chosen.bid_id and state != BidStatus.RANKED:
+                continue  # found invalid after the ranking: it neither wins nor loses
             fire(other, "win" if other.pk == chosen.bid_id else "lose")
             other.save()
             bid_states.append(
@@ -1426,7 +1437,11 @@ def _read_challenge_uploads(uploads: list[Any]) -> list[_Upload]:
             data = read_upload(upload, max_bytes=DOCUMENT_MAX_BYTES)
             kind = sniff_document(data)
         except ValidationError as exc:
-            messages = exc.message_dict.get("file", exc.messages)
+            messages = (
+                exc.message_dict.get("file", exc.messages)
+                if hasattr(exc, "error_dict")
+                else exc.messages
+            )
             problems.extend(f"{given or _('document')}: {message}" for message in messages)
             continue
         digest = sha256_hex(data)

@@ -483,3 +483,18 @@ def test_a_bidder_sees_its_own_scores_and_rank_after_the_award(ranked, approver,
 )
 def test_nobody_else_gets_a_bidders_result(request, awarded, persona):
     assert selectors.bid_result_for_user(request.getfixturevalue(persona), awarded.tender) is None
+
+
+def test_a_bid_found_invalid_after_the_ranking_neither_wins_nor_loses(ranked, approver):
+    invalid = ranked.bid_at(2)
+    fire(invalid, "invalidate")  # as an upheld low-price rejection would
+    invalid.save()
+    with pytest.raises(ValidationError) as refused:
+        services.award_confirm(
+            tender=ranked.tender, actor=approver, bid=invalid, reason="第二名更合适。"
+        )
+    assert "bid" in refused.value.message_dict
+    services.award_confirm(tender=ranked.tender, actor=approver, bid=ranked.bid_at(1))
+    assert Bid.objects.get(pk=invalid.pk).status == BidStatus.DISQUALIFIED
+    event = AuditEvent.objects.get(action=AuditAction.TENDER_AWARDED)
+    assert str(invalid.pk) not in [row["bid"] for row in event.details["bids"]]
