@@ -145,3 +145,99 @@ def can_view_justification(user: Any, justification: PriceJustification) -> bool
         return True
     panel = Panel.objects.filter(tender_id=bid.tender_id).first()
     return is_declared_member(user, panel)
+
+
+# --- Score sheets and ranking ---
+# Independence (DESIGN 4.4): a member sees nobody else's scores until every sheet is
+# submitted. ``revealed`` says whether that moment has come (``sheets.scores_revealed``);
+# the selectors compute it, so that these predicates stay small.
+
+# Tender states after the award: the ranking's summary is public, each bidder sees its row.
+AWARDED_TENDER_STATES = frozenset(
+    {
+        TenderStatus.AWARDED,
+        TenderStatus.CONTRACTED,
+        TenderStatus.IN_DELIVERY,
+        TenderStatus.COMPLETED,
+    }
+)
+
+
+def _own_seat(user: Any, member: PanelMember) -> bool:
+    """The member themself, signed in, after the declaration."""
+    return (
+        _active(user)
+        and member.user_id == _user_id(user)
+        and member.status == MemberStatus.DECLARED
+    )
+
+
+def can_score_sheet(user: Any, sheet: Any) -> bool:
+    """The sheet's own member, after the declaration, scores it; nobody else, ever."""
+    return _own_seat(user, sheet.member)
+
+
+def can_view_panel_scores(user: Any, panel: Panel, *, revealed: bool) -> bool:
+    """Every member's scores: only once every sheet is submitted (DESIGN 4.4), for the
+    street office, auditors and the panel's declared members."""
+    if not revealed:
+        return False
+    return is_office_or_auditor(user) or is_declared_member(user, panel)
+
+
+def can_view_sheet(user: Any, sheet: Any, *, revealed: bool) -> bool:
+    """Its member always; once every sheet is submitted, also those who see the panel's
+    scores."""
+    if _own_seat(user, sheet.member):
+        return True
+    return can_view_panel_scores(user, sheet.member.panel, revealed=revealed)
+
+
+def can_view_panel_progress(user: Any, panel: Panel) -> bool:
+    """Counts of sheets by status (no scores): the street office and auditors."""
+    return is_office_or_auditor(user)
+
+
+def can_view_ranking(user: Any, tender: Tender) -> bool:
+    """The full ranking with each member's scores: the street office, auditors and the
+    panel's declared members."""
+    if is_office_or_auditor(user):
+        return True
+    return is_declared_member(user, Panel.objects.filter(tender_id=tender.pk).first())
+
+
+def can_view_ranking_summary(user: Any, tender: Tender) -> bool:
+    """After the award, the ranking's summary (no member scores) is public."""
+    return tender.status in AWARDED_TENDER_STATES
+
+
+def can_reopen_sheet(user: Any, sheet: Any) -> bool:
+    """The panel's chair, while the tender is evaluated and no award confirmed (DESIGN 3)."""
+    panel = sheet.member.panel
+    return (
+        _active(user)
+        and panel.chair_id is not None
+        and panel.chair_id == _user_id(user)
+        and panel.tender.status == TenderStatus.EVALUATING
+    )
+
+
+def can_correct_objective_score(user: Any, panel: Panel) -> bool:
+    """The panel's chair corrects an inconsistent objective score, before the award."""
+    return (
+        _active(user)
+        and panel.chair_id is not None
+        and panel.chair_id == _user_id(user)
+        and panel.tender.status == TenderStatus.EVALUATING
+    )
+
+
+def can_confirm_deviation(user: Any, flag: Any) -> bool:
+    """The member whose score was flagged (畸高畸低) confirms or revises it."""
+    return _own_seat(user, flag.sheet.member)
+
+
+def can_compute_ranking(user: Any, panel: Panel) -> bool:
+    """Asking for the ranking changes nothing until every sheet is locked: the street
+    office or a declared member may ask."""
+    return is_official(user) or is_declared_member(user, panel)

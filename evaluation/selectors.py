@@ -8,7 +8,7 @@ reads nothing before signing the conflict-of-interest declaration (DESIGN 4.4).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,22 +16,29 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from evaluation import permissions
 from evaluation.models import (
     AssessorProfile,
+    DeviationFlag,
+    DeviationStatus,
     JustificationStatus,
+    MemberStatus,
     ObjectiveScore,
     Panel,
     PanelDraw,
     PanelMember,
     PriceJustification,
+    Ranking,
+    RankingCorrection,
+    RankingRow,
+    Score,
     ScoreSheet,
 )
 from marketplace.permissions import is_org_user
-from tenders.models import Bid, BidStatus, Tender
+from tenders.models import Bid, BidStatus, CriterionKind, Tender, TenderCriterion
 
 # Bids the panel evaluates: qualified ones, and those it ranks and awards afterwards (plus any
 # it invalidated for an abnormally low price, shown with the decision).
@@ -125,7 +132,7 @@ def panel_detail(panel: Panel, *, user: Any = None) -> PanelDetail:
             drawn=list(d.drawn),
             drawn_at=d.drawn_at,
             excluded=list(d.excluded) if visible else [],
-            excluded_count=len(d.excluded),
+            excluded_count=len(d.excluded) if visible else 0,
         )
         for d in PanelDraw.objects.filter(panel=panel).order_by("drawn_at", "pk")
     ]
@@ -322,3 +329,271 @@ __all__ = [
     "MemberLine",
     "PanelDetail",
 ]
+
+
+# --- Score sheets and ranking ---
+# Independence (DESIGN 4.4): until every sheet is submitted a member reaches only their own
+# sheets; anyone else's sheet is a 404, exactly like a missing one. Sheets of replaced
+# members and of bids no longer valid do not count.
+
+
+def _counted_sheets() -> QuerySet[ScoreSheet]:
+    return ScoreSheet.objects.filter(bid__status__in=EVALUATED_BID_STATES).exclude(
+        member__status=MemberStatus.REPLACED
+    )
+
+
+def scores_revealed(panel: Panel) -> bool:
+    """Whether every counted sheet of ``panel`` was submitted once (a sheet reopened for a
+    correction later does not hide the scores again)."""
+    sheets = _counted_sheets().filter(member__panel=panel)
+    return sheets.exists() and not sheets.filter(submitted_at__isnull=True).exists()
+
+
+def _sheets() -> QuerySet[ScoreSheet]:
+    return (
+        _counted_sheets()
+        .select_related("member__user", "member__panel__tender", "bid__organization")
+        .prefetch_related(
+            Prefetch("scores", queryset=Score.objects.select_related("criterion")),
+            Prefetch("flags", queryset=DeviationFlag.objects.select_related("criterion")),
+        )
+    )
+
+
+def scoresheet_list_for_user(user: Any, tender: Tender | None = None) -> QuerySet[ScoreSheet]:
+    """The caller's own sheets (CONTRACTS: ``GET /api/v1/scoresheets/?tender=``), once the
+    declaration is signed; never anyone else's, whoever asks."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ScoreSheet.objects.none()
+    queryset = _sheets().filter(member__user=user, member__status=MemberStatus.DECLARED)
+    if tender is not None:
+        queryset = queryset.filter(member__panel__tender=tender)
+    return queryset.order_by("member__panel__tender_id", "bid__price", "bid__pk")
+
+
+def scoresheet_get_for_user(user: Any, pk: Any) -> ScoreSheet:
+    """The caller's own sheet; someone else's only once every sheet is submitted, for the
+    panel's declared members, officials and auditors. Otherwise 404."""
+    try:
+        sheet = _sheets().get(pk=pk)
+    except (ScoreSheet.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if permissions.can_score_sheet(user, sheet):
+        return sheet
+    if not permissions.can_view_sheet(user, sheet, revealed=scores_revealed(sheet.member.panel)):
+        raise Http404
+    return sheet
+
+
+@dataclass(frozen=True)
+class MemberScore:
+    """One member's score on one criterion of one bid."""
+
+    seat: int
+    member: str
+    score: Decimal
+    reason: str
+    # The latest deviation flag on this score: "", "open", "confirmed" or "revised".
+    flag: str
+
+
+@dataclass(frozen=True)
+class BidScores:
+    bid: Bid
+    organization: str
+    # criterion code -> the members' scores, in seat order
+    scores: dict[str, list[MemberScore]]
+
+
+@dataclass(frozen=True)
+class PanelScores:
+    panel: Panel
+    members: list[tuple[int, str]]  # (seat, name)
+    criteria: list[TenderCriterion]  # the subjective criteria
+    bids: list[BidScores]
+
+
+def _score_matrix(panel: Panel) -> PanelScores:
+    sheets = list(_sheets().filter(member__panel=panel).order_by("member__seat", "bid__pk"))
+    criteria = list(
+        TenderCriterion.objects.filter(
+            tender_id=panel.tender_id, kind=CriterionKind.SUBJECTIVE
+        ).order_by("sort_order", "pk")
+    )
+    order = {c.pk: index for index, c in enumerate(criteria)}
+    members = sorted({(s.member.seat, s.member.user.get_full_name()) for s in sheets})
+    by_bid: dict[Any, BidScores] = {}
+    for sheet in sheets:
+        entry = by_bid.setdefault(
+            sheet.bid_id,
+            BidScores(
+                bid=sheet.bid,
+                organization=sheet.bid.organization.name,
+                scores={c.code: [] for c in criteria},
+            ),
+        )
+        latest = {
+            flag.criterion_id: str(flag.status)
+            for flag in sorted(sheet.flags.all(), key=lambda f: f.pk)
+        }
+        for score in sorted(sheet.scores.all(), key=lambda s: order.get(s.criterion_id, 0)):
+            entry.scores.setdefault(score.criterion.code, []).append(
+                MemberScore(
+                    seat=sheet.member.seat,
+                    member=sheet.member.user.get_full_name(),
+                    score=Decimal(score.score),
+                    reason=score.reason,
+                    flag=latest.get(score.criterion_id, ""),
+                )
+            )
+    return PanelScores(
+        panel=panel,
+        members=members,
+        criteria=criteria,
+        bids=sorted(by_bid.values(), key=lambda b: (b.bid.price or 0, str(b.bid.pk))),
+    )
+
+
+def panel_scores(user: Any, panel: Panel) -> PanelScores:
+    """Every member's scores per bid and criterion, once every sheet is submitted, for the
+    panel's declared members, officials and auditors; 404 otherwise (DESIGN 4.4)."""
+    if not permissions.can_view_panel_scores(user, panel, revealed=scores_revealed(panel)):
+        raise Http404
+    return _score_matrix(panel)
+
+
+@dataclass(frozen=True)
+class MemberProgress:
+    """How far one member is: their sheets counted by status and open flags, no scores."""
+
+    seat: int
+    member: str
+    declared: bool
+    counts: dict[str, int]
+    total: int
+    open_flags: int
+
+
+def panel_progress(panel: Panel) -> list[MemberProgress]:
+    """Per active member, their counted sheets by status (for the street office; check
+    ``permissions.can_view_panel_progress``). No score is in it."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = (
+        _counted_sheets()
+        .filter(member__panel=panel)
+        .order_by()
+        .values("member_id", "status")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        counts[row["member_id"]][row["status"]] = row["n"]
+    flags: dict[int, int] = defaultdict(int)
+    for member_id in DeviationFlag.objects.filter(
+        sheet__member__panel=panel, status=DeviationStatus.OPEN
+    ).values_list("sheet__member_id", flat=True):
+        flags[member_id] += 1
+    members = (
+        PanelMember.objects.filter(panel=panel)
+        .exclude(status=MemberStatus.REPLACED)
+        .select_related("user")
+        .order_by("seat")
+    )
+    return [
+        MemberProgress(
+            seat=member.seat,
+            member=member.user.get_full_name(),
+            declared=member.status == MemberStatus.DECLARED,
+            counts=dict(counts.get(member.pk, {})),
+            total=sum(counts.get(member.pk, {}).values()),
+            open_flags=flags.get(member.pk, 0),
+        )
+        for member in members
+    ]
+
+
+@dataclass(frozen=True)
+class RankingLine:
+    """One row of the ranking as the user may see it; the ``None`` fields are hidden."""
+
+    position: int
+    rank: int
+    tied: bool
+    bid_id: Any
+    organization: str
+    price: Decimal
+    total: Decimal
+    price_score: Decimal | None
+    criterion_scores: dict[str, Decimal] | None
+    member_scores: dict[str, list[MemberScore]] | None
+    own: bool
+
+
+@dataclass(frozen=True)
+class RankingView:
+    ranking: Ranking
+    # True: every row in full with each member's scores (the office, auditors, the panel).
+    full: bool
+    rows: list[RankingLine]
+    corrections: list[RankingCorrection] = field(default_factory=list)
+
+
+def ranking_for_user(user: Any, tender: Tender) -> RankingView:
+    """The frozen ranking: in full with each member's scores for the street office,
+    auditors and the panel's declared members; after the award a public summary
+    (organization, price, total, rank), a bidder seeing its own row in full. 404 otherwise
+    (and while there is no ranking)."""
+    ranking = Ranking.objects.filter(tender=tender).first()
+    if ranking is None:
+        raise Http404
+    rows = list(
+        RankingRow.objects.filter(ranking=ranking)
+        .select_related("bid__organization")
+        .order_by("position")
+    )
+    own_org = getattr(user, "organization_id", None) if is_org_user(user) else None
+    if permissions.can_view_ranking(user, tender):
+        panel = Panel.objects.filter(tender=tender).first()
+        matrix = {b.bid.pk: b.scores for b in _score_matrix(panel).bids} if panel else {}
+        return RankingView(
+            ranking=ranking,
+            full=True,
+            rows=[
+                _ranking_line(row, full=True, scores=matrix.get(row.bid_id, {}), own=False)
+                for row in rows
+            ],
+            corrections=list(
+                RankingCorrection.objects.filter(ranking=ranking)
+                .select_related("requested_by", "sheet__member")
+                .order_by("requested_at", "pk")
+            ),
+        )
+    if not permissions.can_view_ranking_summary(user, tender):
+        raise Http404
+    lines = []
+    for row in rows:
+        own = own_org is not None and row.bid.organization_id == own_org
+        lines.append(_ranking_line(row, full=own, scores=None, own=own))
+    return RankingView(ranking=ranking, full=False, rows=lines)
+
+
+def _ranking_line(
+    row: RankingRow, *, full: bool, scores: dict[str, list[MemberScore]] | None, own: bool
+) -> RankingLine:
+    return RankingLine(
+        position=row.position,
+        rank=row.rank,
+        tied=row.tied,
+        bid_id=row.bid_id,
+        organization=row.bid.organization.name,
+        price=Decimal(row.price),
+        total=Decimal(row.total),
+        price_score=Decimal(row.price_score) if full else None,
+        criterion_scores=(
+            {code: Decimal(str(value)) for code, value in row.criterion_scores.items()}
+            if full
+            else None
+        ),
+        member_scores=scores,
+        own=own,
+    )

@@ -1,0 +1,79 @@
+"""Helpers for the score sheet, ranking and independence tests (no tests in here).
+
+The panel comes from the panels fixtures (``tests/evaluation/conftest.py``): an opened
+tender with four qualified bids priced ``PRICES`` (480000, 450000, 430000, 470000), the
+scheme price 30 / plan 50 (subjective) / grade 20 (objective), and a five-member panel.
+Every sheet is filled and submitted through the real services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from evaluation.models import ObjectiveScore, Panel, PanelMember, ScoreSheet
+from evaluation.services.sheets import scoresheet_save, scoresheet_submit
+from marketplace.models import AuditEvent
+from tenders.models import Bid
+from tests.evaluation.conftest import active_members
+
+__all__ = [
+    "active_members",
+    "events",
+    "fill",
+    "score_everything",
+    "set_objective",
+    "sheet",
+]
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
+
+
+def sheet(member: PanelMember, bid: Bid) -> ScoreSheet:
+    return ScoreSheet.objects.get(member=member, bid=bid)
+
+
+def fill(
+    target: ScoreSheet, member: PanelMember, plan: Any, *, reason: str = "方案完整，措施具体。"
+) -> ScoreSheet:
+    """Save the ``plan`` score on ``target`` as its member."""
+    return scoresheet_save(
+        sheet=target,
+        actor=member.user,
+        scores=[{"criterion": "plan", "score": str(plan), "reason": reason}],
+    )
+
+
+def set_objective(bid: Bid, code: str, value: str) -> None:
+    """The registry fact behind an objective score, as if the bidder held that grade.
+
+    (The bidders of the fixtures have no grade assessment, so the panel computed 0; the
+    hand-computed cases need distinct objective values.)
+    """
+    updated = ObjectiveScore.objects.filter(bid=bid, criterion__code=code).update(
+        score=Decimal(value)
+    )
+    assert updated == 1
+
+
+def score_everything(
+    panel: Panel,
+    bids: Sequence[Bid],
+    plan: Mapping[int, Sequence[Any]],
+    *,
+    submit: bool = True,
+    skip: Iterable[tuple[int, int]] = (),
+) -> list[PanelMember]:
+    """Every active member scores ``plan[bid index][seat index]`` on every bid and submits
+    (except the (bid index, seat index) pairs in ``skip``, left as drafts)."""
+    members = active_members(panel)
+    left = set(skip)
+    for b, bid in enumerate(bids):
+        for m, member in enumerate(members):
+            target = fill(sheet(member, bid), member, plan[b][m])
+            if submit and (b, m) not in left:
+                scoresheet_submit(sheet=target, actor=member.user)
+    return members
