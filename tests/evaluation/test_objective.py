@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from evaluation.objective import (
     grade_score,
@@ -26,6 +27,13 @@ D = Decimal
 )
 def test_the_default_grade_fractions_follow_the_design(grade, expected):
     assert grade_score(D("20"), grade, {"type": "grade"}) == D(expected)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the services' messages in English (the site default is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def test_a_rule_overrides_some_grade_fractions_and_keeps_the_rest():

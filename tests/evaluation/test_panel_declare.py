@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from evaluation.models import (
     MemberKind,
@@ -19,6 +20,13 @@ from evaluation.models import (
 from evaluation.services.panels import panel_declare, shuffled
 from marketplace.models import AuditAction, AuditEvent
 from tests.evaluation.conftest import active_members, declare_all, form_panel, make_assessor
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the services' messages in English (the site default is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def events(action):

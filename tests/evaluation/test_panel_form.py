@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from evaluation import rules
 from evaluation.models import (
@@ -43,6 +43,13 @@ PANEL_EVENTS = (
     AuditAction.PANEL_DRAWN,
     AuditAction.TENDER_EVALUATION_STARTED,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the services' messages in English (the site default is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def events(action):
