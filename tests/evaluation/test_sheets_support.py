@@ -19,13 +19,36 @@ from tenders.models import Bid
 from tests.evaluation.conftest import active_members
 
 __all__ = [
+    "CRITERIA4",
+    "NORMAL",
     "active_members",
     "events",
     "fill",
     "score_everything",
     "set_objective",
     "sheet",
+    "with_bid_a",
 ]
+
+# A scheme with two subjective criteria.
+CRITERIA4 = [
+    {"code": "price", "name": "价格", "kind": "price", "points": "30"},
+    {"code": "plan", "name": "服务方案", "kind": "subjective", "points": "40"},
+    {"code": "team", "name": "团队", "kind": "subjective", "points": "10"},
+    {"code": "grade", "name": "等级", "kind": "objective", "points": "20"},
+]
+# Plan scores (out of 50) of five members on bids A-D, close to each other: nothing flagged.
+NORMAL = {
+    0: ["41", "44", "40", "45", "43"],
+    1: ["38", "40", "39.5", "41", "37"],
+    2: ["35", "36", "34", "38", "33.5"],
+    3: ["45", "46", "44", "47", "43.25"],
+}
+
+
+def with_bid_a(scores: Sequence[Any]) -> dict[int, Sequence[Any]]:
+    """``NORMAL`` with bid A's five scores replaced."""
+    return {**NORMAL, 0: list(scores)}
 
 
 def events(action: str) -> list[AuditEvent]:
