@@ -56,6 +56,7 @@ urlpatterns = [
     path("audit/<int:sequence>/", views.audit_event_detail, name="audit_event"),
     path("", include("orgs_registry.urls")),
     path("", include("tenders.urls")),
+    path("evaluation/", include("evaluation.urls")),
     # API
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -64,6 +64,7 @@ from tenders.models import (
     TenderCriterion,
     TenderDocument,
     TenderStatus,
+    TieRule,
 )
 from tenders.selectors import BidContent, DocumentLine, OpeningRecord
 
@@ -74,6 +75,7 @@ TenderStatusField = enum_field(TenderStatus, "TenderStatusEnum")
 ProcurementMethodField = enum_field(ProcurementMethod, "ProcurementMethodEnum")
 PurchaseNatureField = enum_field(PurchaseNature, "PurchaseNatureEnum")
 CriterionKindField = enum_field(CriterionKind, "CriterionKindEnum")
+TieRuleField = enum_field(TieRule, "TieRuleEnum")
 QuestionStatusField = enum_field(QuestionStatus, "QuestionStatusEnum")
 BidStatusField = enum_field(BidStatus, "BidStatusEnum")
 BidDocumentKindField = enum_field(BidDocumentKind, "BidDocumentKindEnum")
@@ -86,6 +88,14 @@ class ReceiptTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+class BandSerializer(serializers.Serializer):
+    """A score range of a criterion and what it means."""
+
+    low = serializers.DecimalField(max_digits=5, decimal_places=2)
+    high = serializers.DecimalField(max_digits=5, decimal_places=2)
+    text = serializers.CharField()
+
+
 class CriterionInputSerializer(serializers.Serializer):
     """One criterion of the weighted scoring scheme (DESIGN.md 4.4); points sum to 100."""
 
@@ -93,6 +103,19 @@ class CriterionInputSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = CriterionKindField()
     points = serializers.DecimalField(max_digits=5, decimal_places=2)
+    description = serializers.CharField(required=False, allow_blank=True)
+    bands = BandSerializer(
+        many=True,
+        required=False,
+        help_text=gettext_lazy("What each score range means (subjective and objective criteria)."),
+    )
+    rule = serializers.DictField(
+        required=False,
+        help_text=gettext_lazy(
+            'Objective criteria: {"type": "grade" | "social_workers" | "past_performance", ...}. '
+            "Codes grade, social_workers and past_performance get a default rule."
+        ),
+    )
 
 
 class StaffInputSerializer(serializers.Serializer):
@@ -156,7 +179,7 @@ class CriterionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TenderCriterion
-        fields = ["code", "name", "kind", "points", "description"]
+        fields = ["code", "name", "kind", "points", "description", "bands", "rule"]
         read_only_fields = fields
 
 
@@ -290,6 +313,7 @@ class TenderSerializer(TenderSummarySerializer):
     """One tender with its scheme, documents, amendments and, once opened, the opening record."""
 
     criteria = CriterionSerializer(many=True, read_only=True)
+    tie_rule = TieRuleField(read_only=True)
     documents = TenderDocumentSerializer(many=True, read_only=True)
     amendments = serializers.SerializerMethodField()
     answered_questions = serializers.SerializerMethodField()
@@ -312,6 +336,9 @@ class TenderSerializer(TenderSummarySerializer):
             "failed_at",
             "created_at",
             "updated_at",
+            "scheme_template",
+            "tie_rule",
+            "trim_extremes",
             "criteria",
             "documents",
             "amendments",
@@ -366,6 +393,17 @@ class TenderCreateSerializer(serializers.Serializer):
     bid_deadline = serializers.DateTimeField()
     question_deadline = serializers.DateTimeField()
     criteria = CriteriaField(allow_empty=True)
+    scheme_template = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.scheme_template_list(),
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy(
+            "A scoring scheme template of the tender's category; its criteria are copied "
+            "when no criteria are given."
+        ),
+    )
+    tie_rule = TieRuleField(required=False, default=TieRule.DRAW)
+    trim_extremes = serializers.BooleanField(required=False, default=False)
     purchase_nature = PurchaseNatureField(required=False, default=PurchaseNature.SERVICE)
     service_start = serializers.DateField(required=False, allow_null=True)
     service_end = serializers.DateField(required=False, allow_null=True)
@@ -391,6 +429,8 @@ class TenderUpdateSerializer(OnlyKnownFields):
     eligibility_notes = serializers.CharField(required=False, allow_blank=True)
     criteria = CriteriaField(required=False, allow_empty=True)
     communities = _communities(required=False)
+    tie_rule = TieRuleField(required=False)
+    trim_extremes = serializers.BooleanField(required=False)
 
 
 class NoteSerializer(serializers.Serializer):

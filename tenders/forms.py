@@ -36,7 +36,9 @@ from tenders.models import (
     Tender,
     TenderCriterion,
     TenderDocument,
+    TieRule,
 )
+from tenders.rules import default_rule
 
 # What ``<input type="datetime-local">`` sends and shows (minutes; seconds are not asked for).
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -54,6 +56,8 @@ TENDER_FACTS = (
     "eligibility_notes",
     "question_deadline",
     "bid_deadline",
+    "tie_rule",
+    "trim_extremes",
 )
 AMENDABLE_FACTS = (
     "description",
@@ -159,6 +163,13 @@ class ServiceErrorsFormSet(forms.BaseFormSet):
         return found
 
 
+OBJECTIVE_RULE_CHOICES = [
+    ("grade", _("The organization's grade")),
+    ("social_workers", _("Certified social workers on the staffing plan")),
+    ("past_performance", _("Past performance evaluations")),
+]
+
+
 class CriterionForm(forms.Form):
     """One row of the weighted scoring scheme; an empty row is ignored."""
 
@@ -170,17 +181,37 @@ class CriterionForm(forms.Form):
         required=False,
     )
     points = model_field(TenderCriterion, "points", required=False)
+    rule_type = forms.ChoiceField(
+        label=_("Scored from"),
+        choices=[("", "–"), *OBJECTIVE_RULE_CHOICES],
+        required=False,
+        help_text=_("Objective criteria only: which registry data gives the score."),
+    )
+    # Carried through the page unchanged: the template's description, bands and rule.
+    description = forms.CharField(widget=forms.HiddenInput, required=False)
+    bands = forms.JSONField(widget=forms.HiddenInput, required=False)
+    rule = forms.JSONField(widget=forms.HiddenInput, required=False)
 
-    def row(self) -> dict[str, str] | None:
+    def row(self) -> dict[str, Any] | None:
         data = self.cleaned_data
         if not any(data.get(name) not in (None, "") for name in ("code", "name", "kind", "points")):
             return None
         points = data.get("points")
+        kind = data.get("kind") or ""
+        rule = data.get("rule") if isinstance(data.get("rule"), dict) else {}
+        rule_type = data.get("rule_type") or ""
+        if kind != "objective":
+            rule = {}
+        elif rule_type and rule.get("type") != rule_type:
+            rule = default_rule("objective", rule_type) or {"type": rule_type}
         return {
             "code": data.get("code") or "",
             "name": data.get("name") or "",
-            "kind": data.get("kind") or "",
+            "kind": kind,
             "points": "" if points is None else str(points),
+            "description": data.get("description") or "",
+            "bands": data.get("bands") if isinstance(data.get("bands"), list) else [],
+            "rule": rule,
         }
 
 
@@ -197,18 +228,46 @@ class CriteriaFormSet(ServiceErrorsFormSet):
                 number = str(points)
             return (code, name, kind, number)
 
-        current = [key(c.code, c.name, c.kind, c.points) for c in criteria]
-        given = [key(r["code"], r["name"], r["kind"], r["points"]) for r in self.rows()]
+        current = [
+            (key(c.code, c.name, c.kind, c.points), (c.rule or {}).get("type", ""))
+            for c in criteria
+        ]
+        given = [
+            (
+                key(r["code"], r["name"], r["kind"], r["points"]),
+                (r["rule"] or default_rule(r["kind"], r["code"])).get("type", ""),
+            )
+            for r in self.rows()
+        ]
         return current != given
 
 
+def _criterion_initial(criterion: Any) -> dict[str, Any]:
+    """A form row from a tender criterion or a template row (a model or a dict)."""
+
+    def get(name: str) -> Any:
+        if isinstance(criterion, Mapping):
+            return criterion.get(name)
+        return getattr(criterion, name)
+
+    rule = get("rule") or {}
+    return {
+        "code": get("code"),
+        "name": get("name"),
+        "kind": get("kind"),
+        "points": get("points"),
+        "rule_type": rule.get("type", ""),
+        "description": get("description") or "",
+        "bands": get("bands") or [],
+        "rule": rule,
+    }
+
+
 def criteria_formset(
-    data: Any = None, *, criteria: Iterable[TenderCriterion] = (), extra: int = 3
+    data: Any = None, *, criteria: Iterable[Any] = (), extra: int = 3
 ) -> CriteriaFormSet:
     """The scheme's rows (the current criteria first) and ``extra`` empty ones."""
-    initial = [
-        {"code": c.code, "name": c.name, "kind": c.kind, "points": c.points} for c in criteria
-    ]
+    initial = [_criterion_initial(c) for c in criteria]
     factory = forms.formset_factory(
         CriterionForm, formset=CriteriaFormSet, extra=extra, max_num=40, absolute_max=40
     )
@@ -244,6 +303,11 @@ class TenderForm(forms.Form):
     )
     eligibility_notes = _tender_field("eligibility_notes", widget=forms.Textarea(attrs={"rows": 3}))
     question_deadline = _tender_field("question_deadline")
+    scheme_template = forms.ModelChoiceField(
+        queryset=selectors.scheme_template_list(), required=False, widget=forms.HiddenInput
+    )
+    tie_rule = _tender_field("tie_rule", required=False)
+    trim_extremes = _tender_field("trim_extremes", required=False)
     bid_deadline = _tender_field(
         "bid_deadline",
         help_text=_(
@@ -254,7 +318,9 @@ class TenderForm(forms.Form):
 
     def facts(self) -> dict[str, Any]:
         """Every fact, as ``tender_create`` takes them."""
-        return {name: self.cleaned_data[name] for name in TENDER_FACTS}
+        facts = {name: self.cleaned_data[name] for name in TENDER_FACTS}
+        facts["tie_rule"] = facts["tie_rule"] or TieRule.DRAW
+        return facts
 
     def changed_facts(self, tender: Tender) -> dict[str, Any]:
         """The facts that differ from ``tender``, as ``tender_update`` takes them."""

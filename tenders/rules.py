@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from evaluation.objective import validate_rule
 
 PUBLIC_TENDER = "public_tender"
 COMPETITIVE_CONSULTATION = "competitive_consultation"
@@ -100,6 +103,27 @@ class CriterionInput:
     name: str
     kind: str
     points: Decimal
+    description: str = ""
+    # [{"low", "high", "text"}]: what each score range of the criterion means.
+    bands: tuple[Mapping[str, Any], ...] = ()
+    # Objective criteria: which registry data scores them (evaluation.objective).
+    rule: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Objective criteria whose code says what they measure get that rule when none is given.
+DEFAULT_OBJECTIVE_RULES: dict[str, dict[str, Any]] = {
+    "grade": {"type": "grade"},
+    "social_workers": {"type": "social_workers", "per_person": "2"},
+    "past_performance": {"type": "past_performance"},
+    "performance": {"type": "past_performance"},
+}
+
+
+def default_rule(kind: str, code: str) -> dict[str, Any]:
+    """The rule an objective criterion gets when none is given (empty when unknown)."""
+    if kind != "objective":
+        return {}
+    return dict(DEFAULT_OBJECTIVE_RULES.get(code, {}))
 
 
 def parse_criteria(raw: Iterable[Mapping[str, Any]]) -> tuple[list[CriterionInput], list[str]]:
@@ -107,20 +131,79 @@ def parse_criteria(raw: Iterable[Mapping[str, Any]]) -> tuple[list[CriterionInpu
     rows: list[CriterionInput] = []
     problems: list[str] = []
     for number, item in enumerate(raw, start=1):
+        if not isinstance(item, Mapping):
+            problems.append(str(_("criterion %(n)s: expected an object") % {"n": number}))
+            continue
         try:
             points = Decimal(str(item.get("points", "")))
         except (InvalidOperation, ValueError):
             problems.append(str(_("criterion %(n)s: points must be a number") % {"n": number}))
             continue
+        bands = item.get("bands") or []
+        rule = item.get("rule") or {}
+        if not isinstance(bands, list | tuple) or not all(isinstance(b, Mapping) for b in bands):
+            problems.append(
+                str(_("criterion %(n)s: bands must be a list of {low, high, text}") % {"n": number})
+            )
+            continue
+        if not isinstance(rule, Mapping):
+            problems.append(str(_("criterion %(n)s: the rule must be an object") % {"n": number}))
+            continue
+        kind = str(item.get("kind", "")).strip()
+        code = str(item.get("code", "")).strip()
         rows.append(
             CriterionInput(
-                code=str(item.get("code", "")).strip(),
+                code=code,
                 name=str(item.get("name", "")).strip(),
-                kind=str(item.get("kind", "")).strip(),
+                kind=kind,
                 points=points,
+                description=str(item.get("description", "") or "").strip(),
+                bands=tuple(dict(b) for b in bands),
+                rule=dict(rule) or default_rule(kind, code),
             )
         )
     return rows, problems
+
+
+def _band_problems(criterion: CriterionInput, label: str) -> list[str]:
+    problems: list[str] = []
+    spans: list[tuple[Decimal, Decimal]] = []
+    for number, band in enumerate(criterion.bands, start=1):
+        where = {"code": label, "n": number}
+        try:
+            low = Decimal(str(band.get("low", "")))
+            high = Decimal(str(band.get("high", "")))
+        except (InvalidOperation, ValueError):
+            problems.append(
+                str(_("criterion %(code)s, band %(n)s: low and high must be numbers") % where)
+            )
+            continue
+        if not (Decimal(0) <= low <= high <= criterion.points):
+            problems.append(
+                str(
+                    _(
+                        "criterion %(code)s, band %(n)s: the range must lie within 0 and the "
+                        "criterion's points, low before high"
+                    )
+                    % where
+                )
+            )
+        if not str(band.get("text", "")).strip():
+            problems.append(
+                str(_("criterion %(code)s, band %(n)s: say what the range means") % where)
+            )
+        spans.append((low, high))
+    spans.sort()
+    for (_low1, high1), (low2, _high2) in itertools.pairwise(spans):
+        if low2 < high1:
+            problems.append(str(_("criterion %(code)s: the bands overlap") % {"code": label}))
+            break
+    return problems
+
+
+def objective_rule_problems(points: Decimal, rule: Mapping[str, Any]) -> list[str]:
+    """What is wrong with an objective criterion's rule (empty when it can be scored)."""
+    return [str(problem) for problem in validate_rule("objective", points, rule)]
 
 
 def criteria_problems(method: str, criteria: list[CriterionInput]) -> list[str]:
@@ -148,6 +231,24 @@ def criteria_problems(method: str, criteria: list[CriterionInput]) -> list[str]:
         if criterion.points <= 0:
             problems.append(
                 str(_("criterion %(code)s: points must be more than 0") % {"code": label})
+            )
+            continue
+        if criterion.bands and criterion.kind == "price":
+            problems.append(
+                str(
+                    _("criterion %(code)s: the price is scored by formula, not bands")
+                    % {"code": label}
+                )
+            )
+        problems.extend(_band_problems(criterion, label))
+        if criterion.kind == "objective":
+            problems.extend(
+                str(_("criterion %(code)s: %(problem)s") % {"code": label, "problem": problem})
+                for problem in objective_rule_problems(criterion.points, criterion.rule)
+            )
+        elif criterion.rule:
+            problems.append(
+                str(_("criterion %(code)s: only objective criteria have a rule") % {"code": label})
             )
     prices = [c for c in criteria if c.kind == "price"]
     if len(prices) != 1:

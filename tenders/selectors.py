@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evaluation import models as evaluation_models
+from evaluation.models import SchemeTemplate
 from marketplace.models import Role
 from marketplace.permissions import has_role, is_official, is_org_user
 from orgs_registry.models import Person
@@ -448,6 +449,14 @@ def organization_open_tenders(user: Any) -> list[OpenTender]:
 
 
 # --- API lists ----------------------------------------------------------------------------------
+
+
+def scheme_template_list(category: Any = None) -> QuerySet[SchemeTemplate]:
+    """Scoring scheme templates in use (those of ``category`` when given), with criteria."""
+    templates = SchemeTemplate.objects.filter(is_active=True).select_related("category")
+    if category is not None:
+        templates = templates.filter(category=category)
+    return templates.prefetch_related("criteria")
 
 
 def community_list() -> QuerySet[Community]:

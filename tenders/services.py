@@ -31,6 +31,7 @@ from django.utils.translation import gettext_noop
 
 from evaluation import models as evaluation_models
 from evaluation import rules as evaluation_rules
+from evaluation.models import SchemeTemplate
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, User
@@ -80,6 +81,8 @@ AMENDABLE_FIELDS = (
     "service_end",
 )
 EDITABLE_FIELDS = (
+    "tie_rule",
+    "trim_extremes",
     "title",
     "description",
     "category",
@@ -145,10 +148,50 @@ def _save_criteria(tender: Tender, criteria: list[rules.CriterionInput]) -> None
             name=c.name,
             kind=c.kind,
             points=c.points,
+            description=c.description,
+            bands=[dict(b) for b in c.bands],
+            rule=dict(c.rule),
             sort_order=index,
         )
         for index, c in enumerate(criteria)
     )
+
+
+def _criterion_input(criterion: TenderCriterion) -> rules.CriterionInput:
+    return rules.CriterionInput(
+        code=criterion.code,
+        name=criterion.name,
+        kind=criterion.kind,
+        points=criterion.points,
+        description=criterion.description,
+        bands=tuple(criterion.bands or ()),
+        rule=criterion.rule or {},
+    )
+
+
+def template_criteria(template: SchemeTemplate) -> list[dict[str, Any]]:
+    """A scheme template's criteria as the rows a tender takes."""
+    return [
+        {
+            "code": c.code,
+            "name": c.name,
+            "kind": c.kind,
+            "points": c.points,
+            "description": c.description,
+            "bands": c.bands,
+            "rule": c.rule,
+        }
+        for c in template.criteria.all()
+    ]
+
+
+def _check_template(template: SchemeTemplate, category: ServiceCategory) -> None:
+    if not template.is_active:
+        raise ValidationError({"scheme_template": [_("This scheme template is no longer in use.")]})
+    if template.category_id != category.pk:
+        raise ValidationError(
+            {"scheme_template": [_("The scheme template is for another service category.")]}
+        )
 
 
 def _criteria(raw: Iterable[Mapping[str, Any]] | None) -> list[rules.CriterionInput] | None:
@@ -176,9 +219,21 @@ def tender_create(
     service_end: date | None = None,
     communities: Iterable[Community] = (),
     eligibility_notes: str = "",
+    scheme_template: SchemeTemplate | None = None,
+    tie_rule: str = "draw",
+    trim_extremes: bool = False,
 ) -> Tender:
-    """Draft a tender with its scoring scheme; refused on the negative list or a bad scheme."""
+    """Draft a tender with its scoring scheme; refused on the negative list or a bad scheme.
+
+    With ``scheme_template`` and no ``criteria`` the template's criteria (bands and rules
+    included) are copied; the drafter adjusts them before publication.
+    """
     _require(permissions.can_create_tender(actor))
+    criteria = list(criteria or [])
+    if scheme_template is not None:
+        _check_template(scheme_template, category)
+        if not criteria:
+            criteria = template_criteria(scheme_template)
     parsed = _criteria(criteria)
     with transaction.atomic():
         tender = Tender(
@@ -193,6 +248,9 @@ def tender_create(
             service_start=service_start,
             service_end=service_end,
             eligibility_notes=eligibility_notes.strip(),
+            scheme_template=scheme_template.name if scheme_template is not None else "",
+            tie_rule=tie_rule,
+            trim_extremes=trim_extremes,
             created_by=actor,
         )
         tender.full_clean(exclude=["status", "created_by"], validate_constraints=False)
@@ -230,9 +288,7 @@ def tender_update(
         for name, value in fields.items():
             setattr(tender, name, value.strip() if isinstance(value, str) else value)
         tender.full_clean(exclude=["status", "created_by"], validate_constraints=False)
-        current = [
-            rules.CriterionInput(c.code, c.name, c.kind, c.points) for c in tender.criteria.all()
-        ]
+        current = [_criterion_input(c) for c in tender.criteria.all()]
         _check_tender(tender, parsed if parsed is not None else current)
         tender.save()
         if communities is not None:
@@ -320,9 +376,7 @@ def _publication_problems(tender: Tender, now: datetime) -> dict[str, list[str]]
         ]
     if tender.question_deadline <= now:
         errors["question_deadline"] = [_("The question deadline has already passed.")]
-    current = [
-        rules.CriterionInput(c.code, c.name, c.kind, c.points) for c in tender.criteria.all()
-    ]
+    current = [_criterion_input(c) for c in tender.criteria.all()]
     problems = rules.criteria_problems(tender.method, current)
     if problems:
         errors["criteria"] = problems
@@ -451,9 +505,7 @@ def tender_amend(
         for name, value in changes.items():
             setattr(tender, name, value.strip() if isinstance(value, str) else value)
         tender.full_clean(exclude=["status", "created_by"], validate_constraints=False)
-        current = [
-            rules.CriterionInput(c.code, c.name, c.kind, c.points) for c in tender.criteria.all()
-        ]
+        current = [_criterion_input(c) for c in tender.criteria.all()]
         _check_tender(tender, parsed if parsed is not None else current)
         if tender.bid_deadline <= now:
             raise ValidationError({"bid_deadline": _("The new deadline has already passed.")})

@@ -346,8 +346,12 @@ def _tender_form_page(
     title: str,
     submit_label: str,
     tender: Tender | None = None,
+    templates: Any = (),
+    template: Any = None,
 ) -> HttpResponse:
     context = {
+        "templates": templates,
+        "template": template,
         "form": form,
         "criteria": criteria,
         "title": title,
@@ -366,8 +370,17 @@ def _tender_form_page(
 def tender_create(request: AuthenticatedRequest) -> HttpResponse:
     """Draft a tender with its scoring scheme."""
     _require(permissions.can_create_tender(request.user))
-    form = forms.TenderForm(_posted(request))
-    criteria = forms.criteria_formset(_posted(request), extra=NEW_CRITERIA_ROWS)
+    templates = selectors.scheme_template_list()
+    template = _chosen_template(request, templates)
+    initial: dict[str, Any] = {}
+    template_rows: list[dict[str, Any]] = []
+    if template is not None:
+        initial = {"scheme_template": template.pk, "category": template.category_id}
+        template_rows = services.template_criteria(template)
+    form = forms.TenderForm(_posted(request), initial=initial)
+    criteria = forms.criteria_formset(
+        _posted(request), criteria=template_rows, extra=NEW_CRITERIA_ROWS
+    )
     if request.method == "POST" and form.is_valid() and criteria.is_valid():
         facts = form.facts()
         try:
@@ -375,6 +388,7 @@ def tender_create(request: AuthenticatedRequest) -> HttpResponse:
                 actor=request.user,
                 criteria=criteria.rows(),
                 communities=form.cleaned_data["communities"],
+                scheme_template=form.cleaned_data.get("scheme_template"),
                 **facts,
             )
         except ValidationError as exc:
@@ -391,7 +405,17 @@ def tender_create(request: AuthenticatedRequest) -> HttpResponse:
         criteria=criteria,
         title=_("Draft a tender"),
         submit_label=_("Save the draft"),
+        templates=templates,
+        template=template,
     )
+
+
+def _chosen_template(request: AuthenticatedRequest, templates: Any) -> Any:
+    """The scheme template named by ``?template=`` (None when absent or unknown)."""
+    raw = request.GET.get("template", "")
+    if not raw.isdigit():
+        return None
+    return next((t for t in templates if t.pk == int(raw)), None)
 
 
 @login_required

@@ -19,7 +19,7 @@ from marketplace.audit import audit_verify
 from marketplace.demo import seed_demo
 from marketplace.models import AuditAction, AuditEvent, User
 from orgs_registry.models import Employment
-from tenders import rules, sealing
+from tenders import rules, sealing, services
 from tenders.demo import TENDERS, demo_pdf, demo_tender_counts
 from tenders.models import (
     Amendment,
@@ -244,9 +244,7 @@ def test_the_org_admin_account_has_a_bid_in_every_state_it_shows(demo):
 
 def test_tenders_follow_the_procurement_rules(demo):
     for tender in Tender.objects.all():
-        criteria = [
-            rules.CriterionInput(c.code, c.name, c.kind, c.points) for c in tender.criteria.all()
-        ]
+        criteria = [services._criterion_input(c) for c in tender.criteria.all()]
         assert rules.criteria_problems(tender.method, criteria) == [], tender
         assert {c.kind for c in criteria} == {"price", "objective", "subjective"}
         assert Decimal("100000") <= tender.budget <= Decimal("2000000")

@@ -67,7 +67,13 @@ def test_from_draft_to_qualification_review(clock, official, approver, category)
                 [
                     {"code": "price", "name": "价格", "kind": "price", "points": "20"},
                     {"code": "plan", "name": "服务方案", "kind": "subjective", "points": "60"},
-                    {"code": "team", "name": "团队", "kind": "objective", "points": "20"},
+                    {
+                        "code": "team",
+                        "name": "持证社工",
+                        "kind": "objective",
+                        "points": "20",
+                        "rule_type": "social_workers",
+                    },
                 ],
                 total=5,
             ),
