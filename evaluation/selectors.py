@@ -543,9 +543,10 @@ def ranking_for_user(user: Any, tender: Tender) -> RankingView:
     auditors and the panel's declared members; after the award a public summary
     (organization, price, total, rank), a bidder seeing its own row in full. 404 otherwise
     (and while there is no ranking)."""
-    ranking = Ranking.objects.filter(tender=tender).first()
+    ranking = Ranking.objects.filter(tender=tender).select_related("tender").first()
     if ranking is None:
         raise Http404
+    tender = ranking.tender  # its state as it is now
     rows = list(
         RankingRow.objects.filter(ranking=ranking)
         .select_related("bid__organization")

@@ -32,7 +32,9 @@ check** (the correction itself is the chair's answer to the abnormal score, and 
 change is recorded with its values). The ranking is then recomputed as the next version
 of the same ``Ranking``, and each correction gets the totals after. An inconsistent
 objective score is corrected by the chair directly (``objective_score_correct``), which
-recomputes at once.
+recomputes at once. After an upheld challenge (``tenders.services``) every sheet is reopened
+and the ranking removed: that round goes through the panel check again and its ranking is
+computed afresh.
 
 Only bids in ``QUALIFIED`` (or, once ranked, ``RANKED``/``WON``/``LOST``) state count;
 sheets of bids invalidated on the way (a rejected price justification) are ignored, as
@@ -643,8 +645,15 @@ def _settle(tender: Tender, panel: Panel, *, actor: User | None) -> Ranking | No
         return None
     if any(s.status not in (SheetStatus.SUBMITTED, SheetStatus.LOCKED) for s in sheets):
         return None
-    flagged = set(DeviationFlag.objects.filter(sheet__in=sheets).values_list("sheet_id", flat=True))
-    unchecked = [s for s in sheets if s.status == SheetStatus.SUBMITTED and s.pk not in flagged]
+    # A submitted sheet without an open flag has not been through the panel check yet: once
+    # checked, a sheet either waits on an open flag or is locked. (After an upheld challenge
+    # every sheet is reopened and the next round is checked afresh.)
+    waiting = set(
+        DeviationFlag.objects.filter(sheet__in=sheets, status=DeviationStatus.OPEN).values_list(
+            "sheet_id", flat=True
+        )
+    )
+    unchecked = [s for s in sheets if s.status == SheetStatus.SUBMITTED and s.pk not in waiting]
     if unchecked:
         _deviation_check(tender, panel, sheets, unchecked, actor)
         sheets = list(counted_sheets(panel))
