@@ -596,7 +596,7 @@ def panel_form(
     for the method and budget); ``representatives`` are the purchaser's officials (at most a
     third); the remaining seats go to the experts named in ``members`` and then to experts
     drawn at random from the pool, excluding conflicts. The chair is ``chair`` (a member) or
-    the first expert. Then: one ``assigned`` score sheet per member and qualified bid, the
+    the first drawn expert. Then: one ``assigned`` score sheet per member and qualified bid, the
     objective scores from the registry, and a price justification for every abnormally low
     price (87号令 Art. 60). Each member is e-mailed.
     """
@@ -651,7 +651,9 @@ def panel_form(
             raise ValidationError(
                 {"chair": [_("The chair must be a member of the panel.")]}, code="chair"
             )
-        chair = chair if chair is not None else experts[0]
+        if chair is None:
+            # The first expert the draw gave (the first named one when nobody was drawn).
+            chair = draw.drawn[0].user if draw is not None and draw.drawn else experts[0]
 
         panel = Panel.objects.create(
             tender=tender, size=seats, chair=chair, formed_by=actor, formed_at=now

@@ -401,6 +401,12 @@ def test_named_experts_sit_first_and_the_rest_is_drawn(opened, official, pool):
     assert not set(draw.drawn) & {u.pk for u in named}
 
 
+def test_without_a_named_chair_the_first_drawn_expert_chairs(opened, official, pool):
+    panel = form_panel(opened.tender, official, members=pool[:2])
+    draw = PanelDraw.objects.get(panel=panel)
+    assert panel.chair_id == draw.drawn[0] == seats(panel)[2].user_id
+
+
 def test_a_named_member_in_conflict_is_refused_with_the_reason(opened, official, pool):
     assessor_relation_add(
         profile=pool[0].assessor_profile,
