@@ -66,7 +66,11 @@ def _require_profile_editor(actor: User, profile: AssessorProfile) -> None:
 
 
 def _lock_profile(profile: AssessorProfile) -> AssessorProfile:
-    return AssessorProfile.objects.select_for_update().select_related("user").get(pk=profile.pk)
+    return (
+        AssessorProfile.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=profile.pk)
+    )
 
 
 def _registry_match(

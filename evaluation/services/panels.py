@@ -1012,7 +1012,7 @@ def _lock_justification(
     bid = Bid.objects.select_related("tender").get(pk=justification.bid_id)
     tender = _lock(bid.tender)
     justification = PriceJustification.objects.select_for_update().get(pk=justification.pk)
-    bid = Bid.objects.select_for_update().select_related("organization").get(pk=bid.pk)
+    bid = Bid.objects.select_for_update(of=("self",)).select_related("organization").get(pk=bid.pk)
     bid.tender = tender
     justification.bid = bid
     return tender, justification, bid
