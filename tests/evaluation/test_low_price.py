@@ -130,6 +130,16 @@ def test_the_bidders_admin_submits_a_written_justification(flagged, cheap):
     assert event.state_after == JustificationStatus.SUBMITTED
 
 
+def test_the_chair_is_emailed_when_a_justification_arrives(
+    flagged, cheap, mailoutbox, django_capture_on_commit_callbacks
+):
+    panel, justification = flagged
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(justification, cheap)
+    assert [m.to for m in mailoutbox] == [[panel.chair.email]]
+    assert panel.tender.reference in mailoutbox[0].subject
+
+
 def test_a_document_is_checked_hashed_and_stored(flagged, cheap):
     _panel, justification = flagged
     upload = SimpleUploadedFile("../../成本测算.exe", PDF, content_type="application/x-msdos")

@@ -255,3 +255,25 @@ def test_an_employment_known_only_by_its_credit_code_is_a_conflict(opened, offic
     assert conflict is not None
     assert conflict.reason == EMPLOYED_BY_BIDDER
     assert bidder.name in conflict.detail
+
+
+def test_only_the_assessor_or_the_office_ends_an_employment_or_a_relation(
+    assessor, profile, organization, org_admin
+):
+    employment = assessor_employment_add(
+        profile=profile, actor=assessor, employer_name="区民政局", start_date=date(2016, 1, 1)
+    )
+    relation = assessor_relation_add(
+        profile=profile,
+        actor=assessor,
+        organization_name="",
+        organization=organization,
+        relation="亲属",
+    )
+    with pytest.raises(PermissionDenied):
+        assessor_employment_end(employment=employment, actor=org_admin, end_date=date(2024, 1, 1))
+    with pytest.raises(PermissionDenied):
+        assessor_relation_end(relation=relation, actor=org_admin)
+    employment.refresh_from_db()
+    assert employment.end_date is None
+    assert AssessorRelation.objects.filter(pk=relation.pk).exists()
