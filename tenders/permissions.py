@@ -158,20 +158,34 @@ def can_withdraw_bid(user: Any, bid: Any) -> bool:
     return is_admin_of(user, bid.organization) and bid.tender.status == TenderStatus.PUBLISHED
 
 
+def _is_declared_assessor(user: Any, tender: Tender) -> bool:
+    """An assessor reads a tender's bids only as a member of its panel who signed the
+    conflict declaration (DESIGN 4.4: the declaration comes before seeing the bids)."""
+    if not has_role(user, Role.ASSESSOR):
+        return False
+    # Imported here: evaluation.permissions builds on this module.
+    from evaluation.permissions import can_view_panel_bids
+
+    return can_view_panel_bids(user, tender)
+
+
 def can_read_bid(user: Any, bid: Any) -> bool:
-    """Sealing: the owner always; after the opening, the street office, auditors, assessors."""
+    """Sealing: the owner always; after the opening, the street office and auditors, and
+    the assessors who sit on the tender's panel and have declared no conflict."""
     if is_bid_owner(user, bid):
         return True
     if not is_opened(bid.tender) or bid.opened_at is None:
         return False
-    return is_official(user) or has_role(user, Role.AUDITOR) or has_role(user, Role.ASSESSOR)
+    return (
+        is_official(user) or has_role(user, Role.AUDITOR) or _is_declared_assessor(user, bid.tender)
+    )
 
 
 def can_see_bids_of(user: Any, tender: Tender) -> bool:
     """Who may list (or count) a tender's bids: only after the opening, never before."""
     if not is_opened(tender):
         return False
-    return is_official(user) or has_role(user, Role.AUDITOR) or has_role(user, Role.ASSESSOR)
+    return is_official(user) or has_role(user, Role.AUDITOR) or _is_declared_assessor(user, tender)
 
 
 def can_see_opening_record(user: Any, tender: Tender) -> bool:
