@@ -16,6 +16,7 @@ api_v1 = (
         path("me/", api.MeView.as_view(), name="me"),
         path("", include("orgs_registry.api_urls")),
         path("", include("tenders.api_urls")),
+        path("", include("evaluation.api_urls")),
     ],
     "api",
 )
