@@ -3,7 +3,8 @@
 Running it again changes nothing: every object is looked up before it is created.
 All data is synthetic. The registry's part (about thirty organizations with rosters,
 grades and credit records) lives in ``orgs_registry.demo``; the tenders (every state,
-with bids and questions) in ``tenders.demo``.
+with bids and questions) in ``tenders.demo``; the assessor pool, panels, score sheets,
+rankings, awards and a challenge in ``evaluation.demo``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from evaluation import demo as evaluation_demo
 from evaluation.services import assessor_pool_join
 from marketplace.models import Role, User
 from marketplace.services import user_create
@@ -48,8 +50,8 @@ ACCOUNTS = [
 def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
     """Create whatever part of the demo is missing and return the demo accounts.
 
-    The accounts of ``ACCOUNTS`` come first, then the administrators of the other
-    demo organizations (same password).
+    The accounts of ``ACCOUNTS`` come first, then the assessors of the pool, then the
+    administrators of the other demo organizations (same password).
     """
     with transaction.atomic():
         # The street office's and the registry's people first: the registry registers
@@ -83,15 +85,30 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
             for demo in registry_demo.demo_organizations(scale)
             if demo.key not in admins
         ]
+        assessors = evaluation_demo.assessors_seed(
+            organizations=organizations, password=DEMO_PASSWORD
+        )
         # The tenders last: their bids come from the organizations' administrators and
-        # staffing plans from the rosters made above.
-        tenders_demo.seed_tenders(
+        # staffing plans from the rosters made above; the evaluation carries some of the
+        # opened ones on to panels, rankings and awards.
+        tenders = tenders_demo.seed_tenders(
             organizations=organizations,
             official=users["official"],
             approver=users["approver"],
             scale=scale,
         )
-    return [*ACCOUNTS, *others]
+        evaluation_demo.seed_evaluation(
+            tenders=zip(tenders_demo.demo_tenders(scale), tenders, strict=True),
+            organizations=organizations,
+            official=users["official"],
+            approver=users["approver"],
+            assessor=users["assessor"],
+        )
+    pool = [
+        DemoAccount(plan.username, Role.ASSESSOR, plan.full_name, note=plan.note)
+        for plan in assessors
+    ]
+    return [*ACCOUNTS, *pool, *others]
 
 
 def _account(account: DemoAccount, *, organization: Organization | None) -> User:

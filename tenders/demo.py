@@ -1,11 +1,13 @@
 """The tenders part of the demo street office (DESIGN.md section 8).
 
-Fourteen service projects of 解放碑街道 in every state a tender reaches before the
+Eighteen service projects of 解放碑街道 in every state a tender reaches before the
 evaluation: drafts (one returned by the approver with a note), one waiting for approval,
 published ones open for bids and questions (one amended, its deadline moved and a bid
 waiting for confirmation), one closed and waiting for the second official of the
 opening, opened ones with their opening record and reviews, one failed (流标) and one
-cancelled. Bids come from the demo organizations' administrators, with staffing plans
+cancelled. Four more are opened and reviewed here and then carried on by
+``evaluation.demo`` (their ``evaluation``): panels, score sheets, rankings, awards and a
+challenge. Bids come from the demo organizations' administrators, with staffing plans
 from their current rosters; every step goes through ``tenders.services``, so every bid
 is sealed and every change has its audit event.
 
@@ -168,6 +170,10 @@ class DemoTender:
     ``note``), ``pending_approval``, ``published``, ``closed`` (deadline passed, one
     official confirmed the opening), ``opened``, ``failed`` or ``cancelled`` (with
     ``note`` as the public reason). ``days`` runs from publication to the bid deadline.
+    ``evaluation`` (an opened tender whose bids are all reviewed): how far
+    ``evaluation.demo`` carries it on: ``scoring``, ``ranked`` (waiting for the award),
+    ``challenged`` (awarded, a challenge decided within the window) or ``ready`` (awarded,
+    the challenge window over).
     """
 
     key: str
@@ -186,6 +192,7 @@ class DemoTender:
     amendment: AmendmentPlan | None = None
     followers: tuple[str, ...] = ()  # organizations whose administrators follow it
     note: str = ""
+    evaluation: str = ""
     copy: int = 0
 
     @property
@@ -558,6 +565,103 @@ TENDERS: tuple[DemoTender, ...] = (
         bids=(BidPlan("cbd_volunteers", "0.92", staff=3),),
         note="区应急管理局已将辖区应急救护培训纳入全区统一采购项目，为避免重复购买服务，"
         "本项目终止采购。已提交的投标文件不予开启。",
+    ),
+    # Opened and reviewed, then carried on by evaluation.demo (``evaluation``).
+    DemoTender(
+        "bathing",
+        "高龄失能老人助浴与居家康复护理服务项目",
+        "elderly_care",
+        PUBLIC,
+        "960000.00",
+        SCHEME_CARE,
+        "opened",
+        "项目背景：辖区80周岁以上高龄老人和失能、半失能老人洗浴困难，家庭照护者缺乏康复护理技能。\n"
+        "服务对象：经街道评估的高龄、失能和半失能老年人约180人。\n"
+        "服务内容：配置移动助浴设备提供上门助浴，每人每月不少于2次；开展居家康复训练指导、"
+        "压疮预防和用药提醒；为家庭照护者举办照护技能培训。\n"
+        "服务指标：上门助浴不少于4000人次，康复指导不少于1500人次，服务对象满意度不低于90%。\n"
+        "考核与支付：中期、末期绩效评价，按季度支付。",
+        days=25,
+        eligibility=ELIGIBILITY + "\n5. 上门服务人员须持有养老护理员职业技能等级证书和健康证明。",
+        bids=(
+            BidPlan("eldercare", "0.93", state="qualified", staff=4, document="技术方案"),
+            BidPlan("elder_fund", "0.90", state="qualified", staff=3),
+            BidPlan("lele_health", "0.95", state="qualified", staff=3),
+        ),
+        evaluation="scoring",
+    ),
+    DemoTender(
+        "incubation",
+        "社区社会组织孵化培育服务项目",
+        "community_governance",
+        PUBLIC,
+        "580000.00",
+        SCHEME_PUBLIC,
+        "opened",
+        "项目背景：辖区社区社会组织数量少、规模小，参与社区治理的能力不足。\n"
+        "服务对象：辖区9个社区的社区社会组织、居民骨干和志愿者团队。\n"
+        "服务内容：运营街道社区社会组织孵化基地，提供登记备案指导、能力建设培训和项目策划辅导；"
+        "开展社区公益微创投，支持社区社会组织承接社区服务项目。\n"
+        "服务指标：孵化社区社会组织不少于12个，培训不少于16场，微创投项目不少于10个。\n"
+        "考核与支付：按半年考核，分两次支付。",
+        days=24,
+        bids=(
+            BidPlan("sw_association", "0.91", state="qualified", staff=4, document="技术方案"),
+            BidPlan("shanyuan", "0.88", state="qualified", staff=2),
+            BidPlan("volunteers", "0.93", state="qualified", staff=3),
+            BidPlan(
+                "governance",
+                "0.64",
+                state="qualified",
+                staff=3,
+                document="报价明细",
+                document_kind="price",
+            ),
+        ),
+        evaluation="ranked",
+    ),
+    DemoTender(
+        "youth_growth",
+        "青少年社区成长营服务项目",
+        "child_youth",
+        PUBLIC,
+        "420000.00",
+        SCHEME_PUBLIC,
+        "opened",
+        "项目背景：辖区青少年课外活动场所和专业服务不足，部分青少年存在厌学、网络沉迷等问题。\n"
+        "服务对象：辖区10至18周岁青少年及其家长。\n"
+        "服务内容：开展青少年成长小组、网络素养和自我保护教育，为重点青少年提供个案辅导；"
+        "组织家长课堂和亲子活动。\n"
+        "服务指标：成长小组不少于12个，个案辅导不少于20个，家长课堂不少于8场。\n"
+        "考核与支付：按半年考核，分两次支付。",
+        days=24,
+        eligibility=ELIGIBILITY + "\n5. 服务人员须无违法犯罪记录，并提供无犯罪记录证明。",
+        bids=(
+            BidPlan("growing", "0.92", state="qualified", staff=3, document="技术方案"),
+            BidPlan("legal_youth", "0.90", state="qualified", staff=3),
+            BidPlan("stars", "0.94", state="qualified", staff=3),
+        ),
+        evaluation="challenged",
+    ),
+    DemoTender(
+        "fitness",
+        "全民健身赛事活动组织服务项目",
+        "culture_sports",
+        CONSULTATION,
+        "200000.00",
+        SCHEME_CONSULTATION,
+        "opened",
+        "服务内容：组织街道全民健身运动会、社区趣味运动会和广场舞展演各1场；"
+        "在9个社区开展健身技能培训和科学健身讲座。\n"
+        "服务指标：参与居民不少于5000人次，健身培训不少于18场。\n"
+        "考核与支付：按半年考核，分两次支付。",
+        days=14,
+        bids=(
+            BidPlan("culture", "0.94", state="qualified", staff=3, document="技术方案"),
+            BidPlan("seniors", "0.91", state="qualified", staff=2),
+            BidPlan("senior_college", "0.96", state="qualified", staff=3),
+        ),
+        evaluation="ready",
     ),
 )
 
