@@ -1719,6 +1719,7 @@ def _reopen_panel(tender: Tender, *, actor: User, challenge: Challenge) -> dict[
         )
         for sheet in locked.order_by("pk"):
             fire(sheet, "reopen")
+            sheet.locked_at = None
             sheet.save()
             sheets.append(sheet.pk)
             audit_record(

@@ -6,7 +6,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import chinese_calendar
@@ -18,13 +18,12 @@ from django.utils import timezone
 from evaluation import rules as evaluation_rules
 from evaluation.models import (
     Panel,
-    PanelMember,
-    Ranking,
+    PanelStatus,
     RankingCorrection,
     RankingRow,
-    Score,
     ScoreSheet,
 )
+from evaluation.services.sheets import scoresheet_save, scoresheet_submit
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, AuditEvent, Role, User
 from tenders import selectors, services
@@ -38,7 +37,14 @@ from tenders.models import (
     TenderStatus,
 )
 from tests.conftest import make_user
-from tests.evaluation.conftest import OpenedTender, open_tender
+from tests.evaluation.conftest import (
+    OpenedTender,
+    active_members,
+    declare_all,
+    form_panel,
+    make_assessor,
+    open_tender,
+)
 from tests.tenders.conftest import Bidder, Clock
 
 # Plan scores (out of 50) every member gives each bid, in the order of
@@ -76,70 +82,35 @@ class Ranked:
         self.panel = Panel.objects.get(pk=self.panel.pk)
 
 
-def _q(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def rank_with_services(opened: OpenedTender, official: User) -> Ranked:
+    """Panel, sheets and the frozen ranking through the evaluation app's own services.
 
-
-def rank_directly(opened: OpenedTender, official: User) -> Ranked:
-    """Panel, locked sheets and the frozen ranking, written directly.
-
-    The panel and sheet services of the evaluation app (``panel_form``, ``panel_declare``,
-    ``scoresheet_submit``, ``ranking_try_compute``) were not in the repository when these
-    tests were written; this builds the state they produce (a ranked panel, every sheet
-    locked, the Ranking with its rows, every ranked bid ``ranked``, the tender
-    ``evaluating``) through the models' own transitions.
+    Five experts drawn from a pool of the tender's category declare no conflict; every
+    member gives each bid the same plan score (``PLAN_SCORES``: no deviation flag); the
+    last submission locks the sheets and computes the ranking. The objective "grade"
+    criterion gives organizations without a grade 80% (16 of 20) so that it counts.
     """
     tender = Tender.objects.get(pk=opened.tender.pk)
-    now = timezone.now()
-    fire(tender, "start_evaluation")
-    tender.save()
-    panel = Panel.objects.create(tender=tender, size=5, formed_by=official, formed_at=now)
-    members = []
-    for seat in range(5):
-        member = PanelMember.objects.create(
-            panel=panel,
-            user=make_user(f"panel{tender.pk}_{seat}", Role.ASSESSOR),
-            seat=seat + 1,
-        )
-        fire(member, "declare")
-        member.save()
-        members.append(member)
-    fire(panel, "start_scoring")
-    panel.save()
-    plan = TenderCriterion.objects.get(tender=tender, code="plan")
+    TenderCriterion.objects.filter(tender=tender, code="grade").update(
+        rule={"type": "grade", "none": "0.8"}
+    )
+    for i in range(7):
+        make_assessor(f"pool{tender.pk}_{i}", agency=f"第{tender.pk}-{i}评估所")
+    panel = declare_all(form_panel(tender, official))
+    plan = dict(zip((bid.pk for bid in opened.bids), PLAN_SCORES, strict=True))
+    for member in active_members(panel):
+        for sheet in ScoreSheet.objects.filter(member=member).order_by("pk"):
+            scoresheet_save(
+                sheet=sheet,
+                actor=member.user,
+                scores=[{"criterion": "plan", "score": plan[sheet.bid_id], "reason": "方案完整"}],
+            )
+            scoresheet_submit(sheet=sheet, actor=member.user)
+    panel = Panel.objects.get(pk=panel.pk)
+    assert panel.status == PanelStatus.RANKED
+    tender = Tender.objects.get(pk=tender.pk)
+    assert tender.status == TenderStatus.EVALUATING
     bids = [Bid.objects.get(pk=bid.pk) for bid in opened.bids]
-    for member in members:
-        for bid, score in zip(bids, PLAN_SCORES, strict=True):
-            sheet = ScoreSheet.objects.create(member=member, bid=bid)
-            Score.objects.create(sheet=sheet, criterion=plan, score=score, reason="方案完整")
-            for transition in ("declare", "edit", "submit", "lock"):
-                fire(sheet, transition)
-            sheet.submitted_at = sheet.locked_at = now
-            sheet.save()
-    base = min(bid.price for bid in bids if bid.price is not None)
-    ranking = Ranking.objects.create(tender=tender, base_price=base, computed_at=now)
-    scored = []
-    for bid, plan_score in zip(bids, PLAN_SCORES, strict=True):
-        price_score = _q(base / bid.price * Decimal("30"))
-        scored.append((bid, price_score, plan_score, _q(price_score + plan_score + GRADE)))
-    scored.sort(key=lambda item: (-item[3], item[0].price))
-    for position, (bid, price_score, plan_score, total) in enumerate(scored, start=1):
-        RankingRow.objects.create(
-            ranking=ranking,
-            bid=bid,
-            price=bid.price,
-            price_score=price_score,
-            criterion_scores={"plan": str(plan_score), "grade": str(GRADE)},
-            total=total,
-            rank=position,
-            tied=False,
-            position=position,
-        )
-        fire(bid, "rank")
-        bid.save()
-    fire(panel, "rank")
-    panel.ranked_at = now
-    panel.save()
     return Ranked(tender=tender, bidders=opened.bidders, bids=bids, panel=panel)
 
 
@@ -162,7 +133,7 @@ def build_ranked(make_tender, clock: Clock, official, second_official) -> Callab
             second_official=second_official,
             **overrides,
         )
-        return rank_directly(opened, official)
+        return rank_with_services(opened, official)
 
     return build
 
@@ -328,21 +299,20 @@ def test_no_award_before_the_ranking_is_frozen(
     # Opened, not yet evaluating.
     with pytest.raises(ValidationError, match="under evaluation"):
         services.award_confirm(tender=opened.tender, actor=approver, bid=opened.bids[0])
-    # Evaluating, the panel still scoring.
+    # Evaluating, the panel formed but not ranked.
+    for i in range(7):
+        make_assessor(f"early_{i}", agency=f"第{i}评估所")
+    form_panel(opened.tender, official)
     tender = Tender.objects.get(pk=opened.tender.pk)
-    fire(tender, "start_evaluation")
-    tender.save()
-    panel = Panel.objects.create(
-        tender=tender, size=5, formed_by=official, formed_at=timezone.now()
-    )
-    fire(panel, "start_scoring")
-    panel.save()
+    assert tender.status == TenderStatus.EVALUATING
     with pytest.raises(ValidationError, match="no frozen ranking"):
         services.award_confirm(tender=tender, actor=approver, bid=opened.bids[0])
     assert not Award.objects.exists()
 
 
 def test_no_award_while_a_ranking_correction_is_pending(ranked, approver, official):
+    # The chair's reopening (scoresheet_reopen) also sends the panel back to scoring; a
+    # correction row left pending on a ranked panel is the case this guard is for.
     RankingCorrection.objects.create(
         ranking=ranked.tender.ranking,
         reason="arithmetic_error",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.http import Http404
 
 from evaluation.models import Panel, PanelStatus, Ranking, RankingRow, ScoreSheet, SheetStatus
+from evaluation.services.sheets import scoresheet_save, scoresheet_submit
 from marketplace.models import AuditAction, AuditEvent, Role
 from tenders import permissions, selectors, services
 from tenders.models import (
@@ -370,8 +372,11 @@ def test_an_upheld_challenge_reopens_the_evaluation(
     reopened = AuditEvent.objects.get(action=AuditAction.TENDER_EVALUATION_REOPENED)
     frozen = reopened.details["ranking"]["rows"]
     assert [row["position"] for row in frozen] == [1, 2, 3, 4]
-    assert frozen[0]["criterion_scores"] == {"plan": "45", "grade": "16"}
-    assert frozen[0]["total"] == "87.88"
+    assert {k: Decimal(v) for k, v in frozen[0]["criterion_scores"].items()} == {
+        "plan": Decimal("45"),
+        "grade": Decimal("16"),
+    }
+    assert Decimal(frozen[0]["total"]) == Decimal("87.88")
     assert reopened.details["panel"] == {"state_before": "ranked", "state_after": "scoring"}
     assert len(reopened.details["sheets_reopened"]) == 20
     assert AuditEvent.objects.filter(action=AuditAction.SCORESHEET_REOPENED).count() == 20
@@ -550,3 +555,33 @@ def test_the_challenge_predicates_follow_state_and_four_eyes(
     assert not permissions.can_decide_challenge(official, filed)
     assert permissions.can_file_challenge(member, filed.tender)
     assert not permissions.can_file_challenge(official, filed.tender)
+
+
+def test_after_a_reopened_evaluation_the_panel_ranks_again_and_a_new_award_follows(
+    awarded, filed, official, approver, clock
+):
+    """The whole way back: the panel scores the reopened sheets again (the fourth bid's
+    plan now best), the ranking is computed afresh and an approver awards its new first."""
+    fourth = awarded.bid_at(4)
+    answered(filed, official, upheld=True, remedy="reopen_evaluation")
+    services.challenge_decide(challenge=filed, actor=approver)
+    clock.set(local(2026, 10, 19, 9, 0))
+    panel = Panel.objects.get(tender=awarded.tender)
+    for sheet in ScoreSheet.objects.filter(member__panel=panel).select_related("member__user"):
+        score = "50" if sheet.bid_id == fourth.pk else "30"
+        scoresheet_save(
+            sheet=sheet,
+            actor=sheet.member.user,
+            scores=[{"criterion": "plan", "score": score, "reason": "重新评审"}],
+        )
+        scoresheet_submit(sheet=sheet, actor=sheet.member.user)
+
+    assert Panel.objects.get(pk=panel.pk).status == PanelStatus.RANKED
+    ranking = Ranking.objects.get(tender=awarded.tender)
+    assert ranking.version == 1  # computed afresh, not a correction of the old one
+    assert RankingRow.objects.get(ranking=ranking, position=1).bid_id == fourth.pk
+    award = services.award_confirm(tender=awarded.tender, actor=approver, bid=fourth)
+    assert award.position == 1
+    assert award.challenge_deadline == date(2026, 10, 28)  # Mon 10-19 + 7 working days
+    assert Tender.objects.get(pk=awarded.tender.pk).status == TenderStatus.AWARDED
+    assert Bid.objects.get(pk=fourth.pk).status == BidStatus.WON
