@@ -127,11 +127,12 @@ class EmploymentPlan:
     ``organization``: a demo organization's key when the employer is in the registry.
     ``ended_months_ago``: the period ended that many months before the demo runs (a
     conflict that must stay within the 3 years whenever it runs); else ``end``.
+    ``start`` None: the day after the previous period ended.
     """
 
     employer: str
     position: str
-    start: date
+    start: date | None
     end: date | None = None
     ended_months_ago: int = 0
     organization: str = ""
@@ -157,7 +158,7 @@ class DemoAssessor:
     note: str = ""
 
 
-def _job(employer: str, position: str, start: date, **extra: Any) -> EmploymentPlan:
+def _job(employer: str, position: str, start: date | None, **extra: Any) -> EmploymentPlan:
     return EmploymentPlan(employer, position, start, **extra)
 
 
@@ -263,8 +264,7 @@ ASSESSORS: tuple[DemoAssessor, ...] = (
                 ended_months_ago=14,
                 organization="eldercare",
             ),
-            # Starts the month after the one above ends (computed at seeding).
-            _job("重庆康养产业研究院", "研究员", date(2000, 1, 1)),
+            _job("重庆康养产业研究院", "研究员", None),
         ),
         note="expert; worked for 夕阳红 until last year (excluded from its tenders)",
     ),
@@ -356,7 +356,9 @@ def assessors_seed(
         previous_end: date | None = None
         for job in plan.employments:
             start, end = job.start, job.end
-            if previous_end is not None and start < previous_end:
+            if start is None:
+                if previous_end is None:
+                    raise RuntimeError(f"{plan.username}: a period follows no ended one")
                 start = previous_end + timedelta(days=1)
             if job.ended_months_ago:
                 end = _months_before(today, job.ended_months_ago) - timedelta(days=1)
