@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from evaluation import selectors
 from evaluation.models import (
     JustificationStatus,
     PanelStatus,
@@ -21,13 +22,19 @@ from evaluation.models import (
     TieBreak,
 )
 from evaluation.services.panels import justification_decide, justification_submit
-from evaluation.services.sheets import draw_order, ranking_try_compute, scoresheet_save
+from evaluation.services.sheets import (
+    draw_order,
+    ranking_try_compute,
+    scoresheet_save,
+    scoresheet_submit,
+)
 from marketplace.models import AuditAction
 from tenders.models import BidStatus, Tender, TieRule
 from tests.evaluation.conftest import declare_all, form_panel, open_tender
 from tests.evaluation.test_sheets_support import (
     active_members,
     events,
+    fill,
     score_everything,
     set_objective,
     sheet,
@@ -281,6 +288,42 @@ def test_a_rejected_justification_leaves_the_bid_out_of_the_ranking(
     b_row = next(r for r in rows if r.bid_id == opened.bids[1].pk)
     assert b_row.price_score == D("30.00")
     assert b_row.total == D("69.10")  # 30 + 39.1 + 0
+
+
+def test_the_sheets_of_a_bid_invalidated_during_scoring_are_ignored(
+    make_tender, clock, official, second_official, pool
+):
+    opened = open_tender(
+        make_tender=make_tender,
+        clock=clock,
+        official=official,
+        second_official=second_official,
+        prices=["480000", "450000", "300000", "470000"],
+    )
+    panel = declare_all(form_panel(opened.tender, official))
+    members = active_members(panel)
+    # Everyone scores A, B and D; C's sheets (the abnormally low price) are left alone.
+    for b in (0, 1, 3):
+        for m, member in enumerate(members):
+            target = fill(sheet(member, opened.bids[b]), member, PLAN[b][m])
+            scoresheet_submit(sheet=target, actor=member.user)
+    assert not Ranking.objects.exists()
+    justification = PriceJustification.objects.get(bid=opened.bids[2])
+    justification_submit(
+        justification=justification, actor=opened.bidders[2].admin, text="成本说明。"
+    )
+    justification_decide(
+        justification=justification, actor=panel.chair, accept=False, note="无法覆盖人员成本。"
+    )
+    ranking = Ranking.objects.get(tender=opened.tender)
+    assert RankingRow.objects.filter(ranking=ranking).count() == 3
+    assert not RankingRow.objects.filter(bid=opened.bids[2]).exists()
+    assert set(
+        panel.members.filter(sheets__bid=opened.bids[2]).values_list("sheets__status", flat=True)
+    ) == {SheetStatus.DECLARED}
+    assert (
+        not selectors.scoresheet_list_for_user(members[0].user).filter(bid=opened.bids[2]).exists()
+    )
 
 
 # --- Ties ----------------------------------------------------------------------------------------

@@ -14,14 +14,17 @@ from django.utils import translation
 from evaluation.models import (
     CorrectionReason,
     DeviationFlag,
+    DeviationStatus,
     ObjectiveScore,
     PanelStatus,
     Ranking,
     RankingCorrection,
     RankingRow,
+    ScoreSheet,
     SheetStatus,
 )
 from evaluation.services.sheets import (
+    deviation_confirm,
     objective_score_correct,
     ranking_try_compute,
     scoresheet_reopen,
@@ -38,6 +41,7 @@ from tests.evaluation.test_sheets_support import (
     score_everything,
     set_objective,
     sheet,
+    with_bid_a,
 )
 
 GRADES = ["16", "12", "20", "12"]
@@ -371,3 +375,45 @@ def test_only_the_chair_corrects_an_objective_score(request, ranked, persona):
             value="16",
             explanation="等级证书核对有误。",
         )
+
+
+# --- A new round after an upheld challenge ------------------------------------------------------
+
+
+def test_after_an_upheld_challenge_the_new_round_is_checked_afresh(
+    opened, scoring_panel, official, approver
+):
+    members = score_everything(
+        scoring_panel, opened.bids, with_bid_a(["40", "40", "40", "40", "20"])
+    )
+    deviation_confirm(flag=DeviationFlag.objects.get(), actor=members[4].user, note=EXPLANATION)
+    first = RankingRow.objects.get(ranking__tender=opened.tender, position=1)
+    tender_services.award_confirm(tender=opened.tender, actor=approver, bid=first.bid)
+    challenge = tender_services.challenge_file(
+        tender=opened.tender,
+        actor=opened.bidders[1].member,
+        subject="评分有误",
+        text="第5位评委对A的评分明显偏低。",
+    )
+    tender_services.challenge_answer(
+        challenge=challenge,
+        actor=official,
+        answer="经复核，质疑事项属实。",
+        upheld=True,
+        remedy="reopen_evaluation",
+    )
+    tender_services.challenge_decide(challenge=challenge, actor=approver, note="重新评审。")
+    assert set(ScoreSheet.objects.values_list("status", flat=True)) == {SheetStatus.REOPENED}
+
+    # Every member scores again; the last submission runs the panel check once more.
+    score_everything(scoring_panel, opened.bids, with_bid_a(["40", "40", "40", "40", "20"]))
+    again = DeviationFlag.objects.get(status=DeviationStatus.OPEN)
+    assert again.sheet == sheet(members[4], opened.bids[0])
+    assert not Ranking.objects.filter(tender=opened.tender).exists()
+    assert ScoreSheet.objects.filter(status=SheetStatus.LOCKED).count() == 19
+
+    deviation_confirm(flag=again, actor=members[4].user, note=EXPLANATION)
+    ranking = Ranking.objects.get(tender=opened.tender)
+    assert RankingRow.objects.filter(ranking=ranking).count() == 4
+    scoring_panel.refresh_from_db()
+    assert scoring_panel.status == PanelStatus.RANKED
