@@ -110,9 +110,10 @@ class OptionalTenderQuerySerializer(serializers.Serializer):
 
 
 def _renamed(exc: ValidationError, names: Mapping[str, str]) -> ValidationError:
-    """The service's field errors under the names the request used."""
+    """The service's field errors under the names the request used (a new error, so that
+    it can be raised from the service's)."""
     if not hasattr(exc, "error_dict"):
-        return exc
+        return ValidationError(exc.error_list)
     return ValidationError(
         {names.get(field, field): messages for field, messages in exc.message_dict.items()}
     )
@@ -1128,12 +1129,16 @@ class PriceJustificationViewSet(_EvaluationViewSet):
         justification = self._justification()
         allow(permissions.can_submit_justification(self.user, justification))
         data = parse_input(PriceJustificationSubmitSerializer, request)
-        justification = panel_services.justification_submit(
-            justification=justification,
-            actor=self.user,
-            text=data["text"],
-            upload=data.get("document"),
-        )
+        try:
+            justification = panel_services.justification_submit(
+                justification=justification,
+                actor=self.user,
+                text=data["text"],
+                upload=data.get("document"),
+            )
+        except ValidationError as exc:
+            # The upload checks name the form's "file"; here it is "document".
+            raise _renamed(exc, {"file": "document"}) from exc
         return self._done(justification)
 
     @extend_schema(
