@@ -723,11 +723,15 @@ def panel_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 # --- The ranking ---------------------------------------------------------------------------------
 
-# The bar chart's geometry, in SVG user units (the SVG scales to its container).
+# The bar chart's geometry, in SVG user units (the SVG scales to its container): bars start
+# after a small margin (the "0" tick stays inside) and 100 points span CHART_WIDTH units.
+CHART_LEFT = 12
 CHART_LABEL_HEIGHT = 18
 CHART_BAR_HEIGHT = 22
 CHART_GAP = 14
 CHART_WIDTH = 640
+CHART_RIGHT = 60  # room for the total after the longest bar
+CHART_AXIS_HEIGHT = 16
 CHART_SCALE_POINTS = Decimal(100)
 
 
@@ -743,31 +747,33 @@ class Segment:
 class Bar:
     label: str
     total: Decimal
+    x_label: int
     y_label: int
     y_bar: int
+    bar_height: int
     segments: list[Segment]
     end_x: str
+    y_total: int
 
 
 @dataclass(frozen=True)
 class Chart:
     width: int
     height: int
+    axis_bottom: int
     bars: list[Bar]
     ticks: list[tuple[str, int]]
 
 
-def _units(points: Decimal) -> Decimal:
-    return points * CHART_WIDTH / CHART_SCALE_POINTS
+def _x(points: Decimal) -> Decimal:
+    return CHART_LEFT + points * CHART_WIDTH / CHART_SCALE_POINTS
 
 
 def _fmt(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
 
 
-def ranking_chart(
-    rows: Sequence[selectors.RankingLine], kinds: dict[str, str], *, label_width: int = 0
-) -> Chart:
+def ranking_chart(rows: Sequence[selectors.RankingLine], kinds: dict[str, str]) -> Chart:
     """A horizontal bar per ranked bid: its total stacked by price, objective and subjective
     scores, on a 0-100 point scale (pure arithmetic; the template only draws it)."""
     bars = []
@@ -782,26 +788,36 @@ def ranking_chart(
             kind = kinds.get(code)
             if kind in ("objective", "subjective"):
                 parts[kind] += Decimal(value)
-        x = Decimal(label_width)
+        done = Decimal(0)
         segments = []
         for kind in ("price", "objective", "subjective"):
-            width = _units(parts[kind])
-            segments.append(Segment(kind=kind, value=parts[kind], x=_fmt(x), width=_fmt(width)))
-            x += width
+            start, done = _x(done), done + parts[kind]
+            segments.append(
+                Segment(kind=kind, value=parts[kind], x=_fmt(start), width=_fmt(_x(done) - start))
+            )
         top = index * step
         bars.append(
             Bar(
                 label=row.organization,
                 total=row.total,
+                x_label=CHART_LEFT,
                 y_label=top + CHART_LABEL_HEIGHT - 4,
                 y_bar=top + CHART_LABEL_HEIGHT,
+                bar_height=CHART_BAR_HEIGHT,
                 segments=segments,
-                end_x=_fmt(x + 6),
+                end_x=_fmt(_x(done) + 6),
+                y_total=top + CHART_LABEL_HEIGHT + CHART_BAR_HEIGHT - 6,
             )
         )
-    height = max(len(rows) * step, step)
-    ticks = [(_fmt(_units(Decimal(p))), p) for p in range(0, 101, 20)]
-    return Chart(width=CHART_WIDTH + 60, height=height + 16, bars=bars, ticks=ticks)
+    bottom = max(len(rows), 1) * step
+    ticks = [(_fmt(_x(Decimal(p))), p) for p in range(0, 101, 20)]
+    return Chart(
+        width=CHART_LEFT + CHART_WIDTH + CHART_RIGHT,
+        height=bottom + CHART_AXIS_HEIGHT,
+        axis_bottom=bottom,
+        bars=bars,
+        ticks=ticks,
+    )
 
 
 def _matrix(

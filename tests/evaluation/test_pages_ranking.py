@@ -152,17 +152,20 @@ def test_the_chart_stacks_price_objective_and_subjective_on_a_100_point_scale():
     ]
     chart = ranking_chart(rows, kinds)
     first, second = chart.bars
-    # 640 units for 100 points: 30 points are 192 units, 20 are 128, 40.3 are 257.92.
+    # 640 units for 100 points after a 12-unit margin: 30 points are 192 units, 20 are 128,
+    # 40.3 are 257.92.
     assert [(s.kind, s.x, s.width) for s in first.segments] == [
-        ("price", "0.00", "192.00"),
-        ("objective", "192.00", "128.00"),
-        ("subjective", "320.00", "257.92"),
+        ("price", "12.00", "192.00"),
+        ("objective", "204.00", "128.00"),
+        ("subjective", "332.00", "257.92"),
     ]
-    assert first.end_x == "583.92"
+    assert first.end_x == "595.92"
     assert [s.value for s in second.segments] == [Decimal("25.5"), Decimal(0), Decimal(40)]
     assert first.y_bar < second.y_bar
-    assert chart.ticks[0] == ("0.00", 0)
-    assert chart.ticks[-1] == ("640.00", 100)
+    assert first.y_label < first.y_bar < first.y_total
+    assert chart.ticks[0] == ("12.00", 0)
+    assert chart.ticks[-1] == ("652.00", 100)
+    assert chart.width == 712
 
 
 def test_the_chart_of_no_row_is_empty_but_drawable():
@@ -324,4 +327,4 @@ def test_the_ranking_in_english_has_no_chinese_outside_the_data(client_for, rank
     html = text_of(english(client_for(chair.user)).get(ranking_url(ranked.tender)))
     assert chinese_outside_data(html) == []
     # The chart's labels are the organizations' names (data), in the SVG.
-    assert re.search(r'<text x="0" y="\d+">' + re.escape(ranked.bids[0].organization.name), html)
+    assert re.search(r'<text x="12" y="\d+">' + re.escape(ranked.bids[0].organization.name), html)
