@@ -22,7 +22,7 @@ from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -45,16 +45,22 @@ from marketplace.api_base import (
     error_responses,
     parse_input,
 )
-from marketplace.permissions import is_org_user
+from marketplace.permissions import is_official, is_org_user
 from orgs_registry.selectors import service_category_list
 from tenders import permissions, selectors, services
 from tenders.filters import TenderFilter
 from tenders.models import (
     Amendment,
+    Award,
+    AwardStatus,
     Bid,
     BidDocumentKind,
     BidReceipt,
     BidStatus,
+    Challenge,
+    ChallengeDocument,
+    ChallengeRemedy,
+    ChallengeStatus,
     CriterionKind,
     ProcurementMethod,
     PurchaseNature,
@@ -66,7 +72,14 @@ from tenders.models import (
     TenderStatus,
     TieRule,
 )
-from tenders.selectors import BidContent, DocumentLine, OpeningRecord
+from tenders.selectors import (
+    AwardNotice,
+    BidContent,
+    BidResult,
+    ChallengeSummary,
+    DocumentLine,
+    OpeningRecord,
+)
 
 # --- Fields -----------------------------------------------------------------------------------
 
@@ -1323,4 +1336,510 @@ class BidDocumentViewSet(_TendersViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: UUID) -> FileResponse:
         document, name, data = selectors.bid_document_for_download(self.request.user, pk)
+        return attachment(data, name=name, content_type=document.content_type)
+
+
+# --- Award and challenges ---------------------------------------------------------------------
+# The award (中标) and challenges (质疑): an approver confirms the winner from the frozen
+# ranking, the award notice is public, each bidder reads its own result, and bidders challenge
+# the award within 7 working days. The rules are ``services.award_confirm`` and
+# ``services.challenge_*``; reads go through the award and challenge selectors.
+
+
+AwardStatusField = enum_field(AwardStatus, "AwardStatusEnum")
+ChallengeStatusField = enum_field(ChallengeStatus, "ChallengeStatusEnum")
+ChallengeRemedyField = enum_field(ChallengeRemedy, "ChallengeRemedyEnum")
+
+
+class BidField(serializers.UUIDField):
+    """The id of a bid the caller may read; parsed into the bid."""
+
+    default_error_messages = {"does_not_exist": gettext_lazy("There is no such bid.")}
+
+    def to_internal_value(self, data: Any) -> Bid:  # type: ignore[override]
+        pk = super().to_internal_value(data)
+        try:
+            return selectors.bid_get_for_user(self.context["request"].user, pk)
+        except Http404:
+            self.fail("does_not_exist")
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.pk if isinstance(value, Bid) else value)
+
+
+class TenderField(serializers.IntegerField):
+    """The id of a tender the caller may see; parsed into the tender."""
+
+    default_error_messages = {"does_not_exist": gettext_lazy("There is no such tender.")}
+
+    def to_internal_value(self, data: Any) -> Tender:  # type: ignore[override]
+        pk = super().to_internal_value(data)
+        try:
+            return selectors.tender_get_for_user(self.context["request"].user, pk)
+        except Http404:
+            self.fail("does_not_exist")
+
+    def to_representation(self, value: Any) -> int:
+        return int(value.pk if isinstance(value, Tender) else value)
+
+
+# --- Award: answers and input -----------------------------------------------------------------
+
+
+class AwardSerializer(serializers.ModelSerializer):
+    """The approver's confirmation of the winner."""
+
+    bid = serializers.UUIDField(source="bid_id", read_only=True)
+    organization = serializers.CharField(source="bid.organization.name", read_only=True)
+    uscc = serializers.CharField(source="bid.organization.uscc", read_only=True)
+    price = serializers.DecimalField(
+        source="bid.price", max_digits=14, decimal_places=2, read_only=True
+    )
+    status = AwardStatusField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Award
+        fields = [
+            "id",
+            "tender",
+            "bid",
+            "organization",
+            "uscc",
+            "price",
+            "position",
+            "reason",
+            "status",
+            "status_label",
+            "confirmed_at",
+            "notice_published_at",
+            "notice_until",
+            "challenge_deadline",
+        ]
+        read_only_fields = fields
+
+
+@dataclass(frozen=True)
+class AwardResult:
+    tender: Tender
+    award: Award
+
+
+class AwardResultSerializer(serializers.Serializer):
+    """The tender, now ``awarded``, and its award."""
+
+    id = serializers.IntegerField(source="tender.pk")
+    status = TenderStatusField(source="tender.status")
+    status_label = serializers.CharField(source="tender.get_status_display")
+    award = AwardSerializer()
+
+
+class AwardInputSerializer(OnlyKnownFields):
+    bid = BidField(help_text=gettext_lazy("The winning bid: normally the first position."))
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("Required when the bid is not in the first position."),
+    )
+
+
+class AwardWinnerSerializer(serializers.Serializer):
+    name = serializers.CharField(source="winner_name")
+    uscc = serializers.CharField(source="winner_uscc")
+
+
+class AwardNoticeRowSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    organization = serializers.CharField(source="organization_name")
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=7, decimal_places=2)
+    rank = serializers.IntegerField()
+    tied = serializers.BooleanField()
+    won = serializers.BooleanField()
+
+
+class AwardNoticeSerializer(serializers.Serializer):
+    """中标公告: the winner, its price, the dates and the ranking's summary (public)."""
+
+    tender = serializers.IntegerField(source="tender.pk")
+    reference = serializers.CharField(source="tender.reference")
+    title = serializers.CharField(source="tender.title")
+    winner = AwardWinnerSerializer(source="*")
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    position = serializers.IntegerField()
+    reason = serializers.CharField()
+    published_at = serializers.DateTimeField()
+    notice_until = serializers.DateField()
+    challenge_deadline = serializers.DateField(
+        help_text=gettext_lazy("Challenges (质疑) are filed until this day, inclusive.")
+    )
+    ranking = AwardNoticeRowSerializer(source="rows", many=True)
+
+
+class CriterionResultSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = CriterionKindField()
+    points = serializers.DecimalField(max_digits=5, decimal_places=2)
+    score = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+
+
+class BidResultSerializer(serializers.Serializer):
+    """A bidder's own result after the award; other bidders' scores are never in it."""
+
+    tender = serializers.IntegerField(source="tender.pk")
+    bid = serializers.UUIDField(source="bid.pk")
+    won = serializers.BooleanField()
+    position = serializers.IntegerField()
+    rank = serializers.IntegerField()
+    tied = serializers.BooleanField()
+    ranked = serializers.IntegerField(help_text=gettext_lazy("How many bids were ranked."))
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    price_score = serializers.DecimalField(max_digits=7, decimal_places=2)
+    total = serializers.DecimalField(max_digits=7, decimal_places=2)
+    criteria = CriterionResultSerializer(many=True)
+
+
+# --- Challenges: answers and input ------------------------------------------------------------
+
+
+class ChallengeSummarySerializer(serializers.Serializer):
+    """A challenge as the caller may read it: other bidders get the subject, the answer and
+    the outcome, without the challenger or the grounds (null and empty)."""
+
+    id = serializers.IntegerField()
+    tender = serializers.IntegerField(source="tender_id")
+    tender_title = serializers.CharField()
+    subject = serializers.CharField()
+    text = serializers.CharField()
+    status = ChallengeStatusField()
+    status_label = serializers.CharField()
+    filed_at = serializers.DateTimeField()
+    answer_due = serializers.DateField()
+    answer = serializers.CharField()
+    upheld = serializers.BooleanField(allow_null=True)
+    remedy = ChallengeRemedyField(allow_null=True)
+    remedy_label = serializers.CharField()
+    decision_note = serializers.CharField()
+    organization_name = serializers.CharField(allow_null=True)
+    own = serializers.BooleanField()
+    overdue = serializers.BooleanField()
+
+
+class ChallengeDocumentSerializer(serializers.ModelSerializer):
+    """Evidence attached to a challenge; ``download`` serves it as an attachment."""
+
+    name = serializers.CharField(source="original_name", read_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChallengeDocument
+        fields = ["id", "name", "content_type", "size", "sha256", "uploaded_at", "download"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download(self, document: ChallengeDocument) -> str:
+        return reverse(
+            "api:challenge-document-detail", args=[document.pk], request=self.context["request"]
+        )
+
+
+class ChallengeSerializer(serializers.ModelSerializer):
+    """The whole challenge: for the street office, auditors and the challenger."""
+
+    tender_title = serializers.CharField(source="tender.title", read_only=True)
+    bid = serializers.UUIDField(source="bid_id", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    status = ChallengeStatusField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    remedy = ChallengeRemedyField(read_only=True, allow_null=True)
+    remedy_label = serializers.CharField(source="get_remedy_display", read_only=True)
+    documents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Challenge
+        fields = [
+            "id",
+            "tender",
+            "tender_title",
+            "bid",
+            "organization",
+            "organization_name",
+            "subject",
+            "text",
+            "status",
+            "status_label",
+            "filed_at",
+            "answer_due",
+            "answer",
+            "upheld",
+            "remedy",
+            "remedy_label",
+            "answered_at",
+            "decided_at",
+            "decision_note",
+            "closed_at",
+            "documents",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ChallengeDocumentSerializer(many=True))
+    def get_documents(self, challenge: Challenge) -> Any:
+        return ChallengeDocumentSerializer(
+            self.context["documents"], many=True, context=self.context
+        ).data
+
+
+class ChallengeQuerySerializer(serializers.Serializer):
+    tender = serializers.IntegerField(min_value=1, required=False)
+
+
+class ChallengeCreateSerializer(serializers.Serializer):
+    tender = TenderField(help_text=gettext_lazy("The awarded tender's id."))
+    subject = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(
+        allow_blank=True, help_text=gettext_lazy("The grounds of the challenge.")
+    )
+
+
+class ChallengeUploadSerializer(ChallengeCreateSerializer):
+    """The multipart form of a challenge, with its evidence."""
+
+    documents = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text=gettext_lazy("At most 10 files: PDF, Word, Excel, PNG or JPEG, 20 MB each."),
+    )
+
+
+class ChallengeAnswerSerializer(OnlyKnownFields):
+    answer = serializers.CharField(allow_blank=True)
+    upheld = serializers.BooleanField()
+    remedy = ChallengeRemedyField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy(
+            "An upheld challenge's remedy: reopen_evaluation (the panel evaluates again) or "
+            "reopen_award (the award is decided again)."
+        ),
+    )
+
+
+class ChallengeDecideSerializer(OnlyKnownFields):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- Award: views -----------------------------------------------------------------------------
+
+
+class TenderAwardViewSet(_TendersViewSet):
+    """A tender's award: confirmed by an approver, its notice public, each bidder's result."""
+
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    serializer_class = AwardNoticeSerializer
+
+    def _tender(self) -> Tender:
+        return selectors.tender_get_for_user(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(
+        summary="The award notice (中标公告)",
+        description="Public once the award is confirmed; 404 before it and after a withdrawal.",
+        auth=[],
+        responses={200: AwardNoticeSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"])
+    def award(self, request: Request, pk: int) -> Response:
+        notice: AwardNotice | None = selectors.award_notice(self._tender())
+        if notice is None:
+            raise exceptions.NotFound(_("The tender has no award in force."))
+        return self._answer(AwardNoticeSerializer, notice)
+
+    @extend_schema(
+        summary="Confirm the award (an approver who did not draft the tender)",
+        description=(
+            "`{bid}`: a ranked bid, normally the first position; any other needs a "
+            "`reason`. The award notice is published with it and challenges run for 7 working "
+            "days."
+        ),
+        request=AwardInputSerializer,
+        responses={201: AwardResultSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @award.mapping.post
+    def award_confirm(self, request: Request, pk: int) -> Response:
+        tender = self._tender()
+        allow(permissions.is_approver(self.user))
+        data = parse_input(AwardInputSerializer, request)
+        award = services.award_confirm(
+            tender=tender, actor=self.user, bid=data["bid"], reason=data["reason"]
+        )
+        tender = selectors.tender_get_for_user(self.user, tender.pk)
+        return self._answer(
+            AwardResultSerializer, AwardResult(tender=tender, award=award), status=201
+        )
+
+    @extend_schema(
+        summary="The caller's own result (a bidder, after the award)",
+        description="Its scores, rank and position; never another bidder's scores.",
+        responses={200: BidResultSerializer, **error_responses(401, 403, 404)},
+    )
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    def result(self, request: Request, pk: int) -> Response:
+        tender = self._tender()
+        allow(is_org_user(self.user))
+        result: BidResult | None = selectors.bid_result_for_user(self.user, tender)
+        if result is None:
+            raise exceptions.NotFound(_("There is no result of your organization to show yet."))
+        return self._answer(BidResultSerializer, result)
+
+
+# --- Challenges: views ------------------------------------------------------------------------
+
+
+class ChallengeViewSet(_TendersViewSet):
+    """Challenges (质疑) of an award: filed by bidders, answered by an official, decided by an
+    approver (four eyes), closed once the remedy is done."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    serializer_class = ChallengeSerializer
+
+    def _challenge(self) -> Challenge:
+        return selectors.challenge_get_for_user(self.request.user, self.kwargs["pk"])
+
+    def _challenge_answer(self, challenge: Challenge, *, status: int = 200) -> Response:
+        # Read back through the selector: the same shape (documents) as a GET.
+        challenge = selectors.challenge_get_for_user(self.request.user, challenge.pk)
+        return self._answer(
+            ChallengeSerializer,
+            challenge,
+            status=status,
+            documents=selectors.challenge_documents(challenge),
+        )
+
+    @extend_schema(
+        summary="Challenges the caller may read",
+        description=(
+            "All of them for the street office and auditors; for an organization, its own "
+            "and the answered ones of tenders it bid in (without the challenger)."
+        ),
+        parameters=[ChallengeQuerySerializer],
+        responses={200: ChallengeSummarySerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def list(self, request: Request) -> Response:
+        query = parse_input(ChallengeQuerySerializer, request, request.query_params)
+        tender = (
+            selectors.tender_get_for_user(request.user, query["tender"])
+            if "tender" in query
+            else None
+        )
+        summaries: list[ChallengeSummary] = selectors.challenge_list_for_user(request.user, tender)
+        return self._page(ChallengeSummarySerializer, summaries)
+
+    @extend_schema(
+        summary="Challenge an award (a bidder, within 7 working days of the award notice)",
+        description=(
+            "As JSON `{tender, subject, text}`, or multipart with the same fields and the "
+            "evidence as `documents` files. A refused file leaves nothing stored."
+        ),
+        request={
+            "application/json": ChallengeCreateSerializer,
+            "multipart/form-data": ChallengeUploadSerializer,
+        },
+        responses={201: ChallengeSerializer, **error_responses(400, 401, 403)},
+    )
+    def create(self, request: Request) -> Response:
+        allow(is_org_user(self.user))
+        data = parse_input(ChallengeCreateSerializer, request)
+        uploads = (
+            request.FILES.getlist("documents")
+            if request.content_type.startswith("multipart/")
+            else []
+        )
+        challenge = services.challenge_file(
+            tender=data["tender"],
+            actor=self.user,
+            subject=data["subject"],
+            text=data["text"],
+            uploads=uploads,
+        )
+        return self._challenge_answer(challenge, status=201)
+
+    @extend_schema(
+        summary="One challenge, in full",
+        description="For the street office, auditors and the challenging organization.",
+        responses={200: ChallengeSerializer, **error_responses(401, 404)},
+    )
+    def retrieve(self, request: Request, pk: int) -> Response:
+        return self._challenge_answer(self._challenge())
+
+    @extend_schema(
+        summary="Answer the challenge in writing (an official)",
+        description=(
+            "`{answer, upheld, remedy}`: an upheld challenge names its remedy, "
+            "`reopen_evaluation` or `reopen_award`. An approver decides afterwards."
+        ),
+        request=ChallengeAnswerSerializer,
+        responses={200: ChallengeSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: int) -> Response:
+        challenge = self._challenge()
+        allow(is_official(self.user))
+        data = parse_input(ChallengeAnswerSerializer, request)
+        challenge = services.challenge_answer(
+            challenge=challenge,
+            actor=self.user,
+            answer=data["answer"],
+            upheld=data["upheld"],
+            remedy=data["remedy"],
+        )
+        return self._challenge_answer(challenge)
+
+    @extend_schema(
+        summary="Decide the answered challenge (an approver who did not answer it)",
+        description=(
+            "Upheld: the remedy is applied at once (the award withdrawn; with "
+            "`reopen_evaluation` the panel scores again). Not upheld: the award stands."
+        ),
+        request=ChallengeDecideSerializer,
+        responses={200: ChallengeSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: int) -> Response:
+        challenge = self._challenge()
+        allow(permissions.is_approver(self.user))
+        data = parse_input(ChallengeDecideSerializer, request)
+        challenge = services.challenge_decide(
+            challenge=challenge, actor=self.user, note=data["note"]
+        )
+        return self._challenge_answer(challenge)
+
+    @extend_schema(
+        summary="Close a decided challenge (an official)",
+        request=None,
+        responses={200: ChallengeSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: int) -> Response:
+        challenge = self._challenge()
+        allow(is_official(self.user))
+        return self._challenge_answer(
+            services.challenge_close(challenge=challenge, actor=self.user)
+        )
+
+
+class ChallengeDocumentViewSet(_TendersViewSet):
+    """A challenge's evidence: for readers of the whole challenge, as an attachment."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ChallengeDocumentSerializer
+
+    @extend_schema(
+        summary="Download a challenge document (an attachment)",
+        responses={**_DOWNLOAD, **error_responses(401, 404)},
+    )
+    def retrieve(self, request: Request, pk: int) -> FileResponse:
+        document, name, data = selectors.challenge_document_for_download(self.request.user, pk)
         return attachment(data, name=name, content_type=document.content_type)

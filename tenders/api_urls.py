@@ -1,4 +1,4 @@
-"""Tenders API v1 routes: tenders, questions, documents, bids, receipts.
+"""Tenders API v1 routes: tenders, questions, documents, bids, receipts, the award, challenges.
 
 Resources are plural nouns; state changes are POST sub-resources (DESIGN.md section 7).
 """
@@ -27,5 +27,9 @@ router.register(
     "bids/<uuid:bid_pk>/documents", api.BidDocumentListViewSet, basename="bid-documents"
 )
 router.register("bid-documents", api.BidDocumentViewSet, basename="bid-document")
+# Award and challenges
+router.register("tenders", api.TenderAwardViewSet, basename="tender-award")
+router.register("challenges", api.ChallengeViewSet, basename="challenge")
+router.register("challenge-documents", api.ChallengeDocumentViewSet, basename="challenge-document")
 
 urlpatterns = router.urls
