@@ -306,6 +306,10 @@ def _criteria(tender: Tender) -> list[TenderCriterion]:
     return list(tender.criteria.all().order_by("sort_order", "pk"))
 
 
+def _all_errors(form: Any) -> list[str]:
+    return [str(error) for errors in form.errors.values() for error in errors]
+
+
 def _sheet_page(
     request: AuthenticatedRequest,
     sheet: ScoreSheet,
@@ -331,10 +335,11 @@ def _sheet_page(
     answerable = own and sheet.status == SheetStatus.SUBMITTED
     confirm_forms = confirm_forms or {}
     revise_forms = revise_forms or {}
+    open_to_answer = {f.pk for f in flags if answerable and f.status == DeviationStatus.OPEN}
     flag_rows = [
         {
             "flag": flag,
-            "answerable": answerable and flag.status == DeviationStatus.OPEN,
+            "answerable": flag.pk in open_to_answer,
             "confirm": confirm_forms.get(flag.pk)
             or forms.DeviationConfirmForm(prefix=f"confirm-{flag.pk}"),
             "revise": revise_forms.get(flag.pk)
@@ -347,7 +352,16 @@ def _sheet_page(
         for score in selectors.objective_scores_for_user(user, tender)
         if score.bid_id == sheet.bid_id
     ]
+    # A refusal whose form is no longer shown (the sheet or flag moved on meanwhile) still
+    # says why.
+    hidden = [form] if form is not None and not editable else []
+    hidden += [
+        bound
+        for pk, bound in [*confirm_forms.items(), *revise_forms.items()]
+        if pk not in open_to_answer
+    ]
     context = {
+        "action_errors": [str(e) for bound in hidden for e in _all_errors(bound)],
         "sheet": sheet,
         "member": member,
         "panel": panel,

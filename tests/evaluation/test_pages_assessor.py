@@ -19,6 +19,7 @@ from evaluation.models import (
     ScoreSheet,
     SheetStatus,
 )
+from evaluation.services.panels import panel_declare
 from evaluation.services.sheets import scoresheet_save
 from marketplace.models import AuditAction, AuditEvent
 from tests.evaluation.conftest import active_members
@@ -357,6 +358,27 @@ def test_submit_saves_and_submits_the_sheet(client_for, declared, opened):
     assert REASON in html
 
 
+def test_scores_wait_for_every_declaration_and_the_page_says_why(client_for, member, opened):
+    panel_declare(member=member, actor=member.user, conflict=False, statement="")
+    own = ScoreSheet.objects.get(member=member, bid=opened.bids[0])
+    client = client_of(client_for, member.user)
+    url = reverse("evaluation:sheet", args=[own.pk])
+    html = text_of(client.get(url))
+    assert "Scoring starts when every member has signed the declaration." in html
+    assert opened.bids[0].proposal in html
+    assert 'name="score_plan"' not in html
+    response = client.post(url, {"action": "save", "score_plan": "40", "reason_plan": REASON})
+    assert "The panel is not scoring now" in text_of(response)
+    assert Score.objects.count() == 0
+
+
+def test_another_members_sheet_list_is_refused(client_for, scoring_panel, official):
+    a, b = active_members(scoring_panel)[:2]
+    url = reverse("evaluation:sheets", args=[a.pk])
+    assert client_for(b.user).get(url).status_code == 404
+    assert client_for(official).get(url).status_code == 403
+
+
 def test_the_sheet_form_needs_the_csrf_token(declared, opened):
     own = ScoreSheet.objects.get(member=declared, bid=opened.bids[0])
     client = Client(enforce_csrf_checks=True)
@@ -479,6 +501,20 @@ def test_a_confirmed_flag_locks_the_sheet(client_for, flagged):
     assert flagged.status == DeviationStatus.CONFIRMED
     assert flagged.sheet.status == SheetStatus.LOCKED
     assert len(events(AuditAction.DEVIATION_CONFIRMED)) == 1
+
+
+def test_a_flag_answered_twice_says_why_on_the_page(client_for, flagged):
+    member = flagged.sheet.member
+    client = client_of(client_for, member.user)
+    url = reverse("evaluation:flag_confirm", args=[flagged.sheet.pk, flagged.pk])
+    client.post(url, {f"confirm-{flagged.pk}-note": "维持原分。"})
+    response = client.post(url, {f"confirm-{flagged.pk}-note": "再次确认。"})
+    html = text_of(response)
+    # The first answer locked the last sheet: the ranking is computed, the panel moved on.
+    assert "This could not be done:" in html
+    assert "The panel is not scoring now (it is “Ranked”)." in html
+    flagged.refresh_from_db()
+    assert flagged.note == "维持原分。"
 
 
 def test_a_revision_out_of_range_is_refused_on_the_field(client_for, flagged):
