@@ -81,7 +81,7 @@ def _official_cards(user: User) -> list[Card]:
             empty_hint=_("No opened bid waits for its qualification review."),
         ),
     ]
-    return cards
+    return cards + _award_cards(user, workspace)
 
 
 @card_provider(order=105)
@@ -99,6 +99,7 @@ def _organization_cards(user: User) -> list[Card]:
     count = len(in_progress)
     url = reverse("tenders:my_bids")
     return [
+        *_result_cards(user),
         Card(
             title=_("Tenders you can bid on"),
             value=len(eligible),
@@ -120,3 +121,85 @@ def _organization_cards(user: User) -> list[Card]:
             empty_hint=_("No bid is being prepared or waiting for its opening."),
         ),
     ]
+
+
+# --- Award and challenges ---------------------------------------------------------------------
+
+
+def _award_cards(user: User, workspace: selectors.OfficialWorkspace) -> list[Card]:
+    """Approvers: frozen rankings to award, answered challenges to decide; every official:
+    challenges to answer, the overdue ones called out."""
+    url = reverse("tenders:workspace")
+    cards = []
+    if permissions.has_role(user, Role.APPROVER):
+        to_award = len(workspace.to_award)
+        cards.append(
+            Card(
+                title=_("Rankings waiting for my award"),
+                value=to_award,
+                tone="attention" if to_award else "neutral",
+                description=_("The panel has frozen the ranking; confirm the winner."),
+                url=url + "#award",
+                link_text=_("Confirm awards"),
+                empty_hint=_("No frozen ranking waits for your award."),
+            )
+        )
+    to_answer = len(workspace.challenges_to_answer)
+    overdue = workspace.challenges_overdue
+    cards.append(
+        Card(
+            title=_("Challenges to answer"),
+            value=to_answer,
+            tone="attention" if to_answer else "good",
+            description=_("%(n)s past the answer date") % {"n": overdue} if overdue else "",
+            note=_("The written answer is due within 7 working days.") if to_answer else "",
+            url=url + "#challenges",
+            link_text=_("Answer them"),
+            empty_hint=_("No challenge waits for an answer."),
+        )
+    )
+    if permissions.has_role(user, Role.APPROVER):
+        to_decide = len(workspace.challenges_to_decide)
+        cards.append(
+            Card(
+                title=_("Challenges waiting for my decision"),
+                value=to_decide,
+                tone="attention" if to_decide else "neutral",
+                url=url + "#challenges",
+                link_text=_("Decide them"),
+                empty_hint=_("No answered challenge waits for your decision."),
+            )
+        )
+    return cards
+
+
+def _result_cards(user: User) -> list[Card]:
+    """An organization's results after awards, and the challenge windows still open."""
+    results = selectors.organization_results(user)
+    windows = [entry for entry in results if entry.window_open and not entry.won]
+    won = sum(1 for entry in results if entry.won)
+    url = reverse("tenders:my_bids") + "#results"
+    cards = [
+        Card(
+            title=_("Results of your bids"),
+            value=len(results),
+            tone="good" if won else "neutral",
+            description=_("%(n)s won") % {"n": won} if won else "",
+            url=url,
+            link_text=_("See your results"),
+            empty_hint=_("No tender with your bid has been awarded yet."),
+        )
+    ]
+    if windows:
+        first = min(entry.challenge_deadline for entry in windows)
+        cards.append(
+            Card(
+                title=_("Challenge windows open"),
+                value=len(windows),
+                tone="attention",
+                description=_("The earliest closes on %(day)s.") % {"day": first.isoformat()},
+                url=url,
+                link_text=_("See your results"),
+            )
+        )
+    return cards

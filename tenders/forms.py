@@ -31,6 +31,9 @@ from tenders.models import (
     BidDocument,
     BidDocumentKind,
     BidStaff,
+    Challenge,
+    ChallengeRemedy,
+    ChallengeStatus,
     CriterionKind,
     Question,
     Tender,
@@ -545,4 +548,106 @@ class BidDocumentForm(forms.Form):
     )
     kind = model_field(
         BidDocument, "kind", initial=BidDocumentKind.TECHNICAL, label=_("Kind of document")
+    )
+
+
+# --- Award and challenges -----------------------------------------------------------------------
+
+
+class AwardForm(forms.Form):
+    """The approver's choice of the winner among the frozen ranking's rows."""
+
+    bid = forms.ChoiceField(label=_("Winning bid"), widget=forms.RadioSelect)
+    reason = _reason_field(_("Reason for not choosing the first-ranked bid"), required=False)
+
+    def __init__(self, *args: Any, rows: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["bid"]).choices = [
+            (
+                str(row.bid_id),
+                _("Position %(position)s: %(organization)s, total %(total)s")
+                % {"position": row.position, "organization": row.organization, "total": row.total},
+            )
+            for row in rows
+        ]
+        # The first position is the default; another choice needs the reason (the service).
+        if rows and "bid" not in self.initial:
+            self.initial["bid"] = str(rows[0].bid_id)
+        self.fields["reason"].help_text = _(
+            "Required when the chosen bid is not in position 1; published with the award notice."
+        )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; the cleaned value is a list (maybe empty)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class ChallengeForm(forms.Form):
+    """A challenge (质疑) of the award: subject, grounds and supporting documents."""
+
+    subject = model_field(Challenge, "subject")
+    text = model_field(Challenge, "text", widget=forms.Textarea(attrs={"rows": 8}))
+    documents = MultipleFileField(
+        label=_("Documents"),
+        required=False,
+        help_text=_(
+            "Up to 10 files: PDF, Word (.docx), Excel (.xlsx), PNG or JPEG; at most 20 MB each."
+        ),
+        widget=MultipleFileInput(attrs={"accept": ".pdf,.docx,.xlsx,.png,.jpg,.jpeg"}),
+    )
+
+
+class ChallengeAnswerForm(forms.Form):
+    """An official's written answer, proposing to uphold the challenge or not."""
+
+    answer = model_field(
+        Challenge, "answer", required=True, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    upheld = forms.ChoiceField(
+        label=_("Is the challenge upheld?"),
+        choices=[("no", _("No, not upheld")), ("yes", _("Yes, upheld"))],
+        widget=forms.RadioSelect,
+    )
+    remedy = forms.ChoiceField(
+        label=capfirst(Challenge._meta.get_field("remedy").verbose_name),
+        choices=ChallengeRemedy.choices,
+        required=False,
+        help_text=_("Only for an upheld challenge; an approver decides and applies it."),
+    )
+
+    @property
+    def is_upheld(self) -> bool:
+        return self.cleaned_data["upheld"] == "yes"
+
+
+class ChallengeDecisionForm(forms.Form):
+    """An approver's decision on an answered challenge, with an optional note."""
+
+    note = model_field(
+        Challenge,
+        "decision_note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ChallengeFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), ("overdue", _("Answer overdue")), *ChallengeStatus.choices],
+        required=False,
     )

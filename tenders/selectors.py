@@ -370,10 +370,21 @@ class OfficialWorkspace:
     questions: list[Question]
     to_open: list[Tender]
     to_review: list[Tender]
+    # Award and challenges: frozen rankings waiting for this approver's award, filed
+    # challenges by answer due date (``overdue`` marks the late ones), answered ones
+    # waiting for this approver's decision.
+    to_award: list[Tender] = field(default_factory=list)
+    challenges_to_answer: list[ChallengeSummary] = field(default_factory=list)
+    challenges_to_decide: list[ChallengeSummary] = field(default_factory=list)
+
+    @property
+    def challenges_overdue(self) -> int:
+        return sum(1 for challenge in self.challenges_to_answer if challenge.overdue)
 
 
 def official_workspace(user: Any) -> OfficialWorkspace:
-    """What waits for a street-office official: drafts, approvals, questions, openings."""
+    """What waits for a street-office official: drafts, approvals, questions, openings,
+    awards and challenges."""
     if not is_official(user):
         raise PermissionDenied
     now = timezone.now()
@@ -409,6 +420,7 @@ def official_workspace(user: Any) -> OfficialWorkspace:
             .filter(unreviewed__gt=0)
             .order_by("opened_at")
         ),
+        **_award_workspace(user),
     )
 
 
@@ -819,3 +831,129 @@ def challenges_overdue(today: date | None = None) -> QuerySet[Challenge]:
         .select_related("tender", "organization")
         .order_by("answer_due", "filed_at", "pk")
     )
+
+
+# --- Award and challenge pages ------------------------------------------------------------------
+
+
+def _award_workspace(user: Any) -> dict[str, Any]:
+    """The award and challenge parts of an official's workspace (``official_workspace``)."""
+    today = timezone.localdate()
+    approver = has_role(user, Role.APPROVER)
+    to_award: list[Tender] = []
+    if approver:
+        pending_correction = evaluation_models.RankingCorrection.objects.filter(
+            ranking__tender=OuterRef("pk"), applied_at__isnull=True
+        )
+        # After an upheld challenge the award waits until every challenge is decided.
+        pending_challenge = Challenge.objects.filter(
+            tender=OuterRef("pk"), status__in=[ChallengeStatus.FILED, ChallengeStatus.ANSWERED]
+        )
+        to_award = list(
+            Tender.objects.filter(
+                status=TenderStatus.EVALUATING,
+                panel__status=evaluation_models.PanelStatus.RANKED,
+                ranking__isnull=False,
+            )
+            # Four eyes: the approver who drafted the tender does not award it.
+            .exclude(created_by=user)
+            .annotate(
+                correction_pending=Exists(pending_correction),
+                challenge_pending=Exists(pending_challenge),
+                ranked_bids=Count("ranking__rows", distinct=True),
+            )
+            .filter(correction_pending=False, challenge_pending=False)
+            .select_related("category", "panel")
+            .order_by("panel__ranked_at", "pk")
+        )
+    challenges = Challenge.objects.select_related("tender", "organization")
+    to_answer = challenges.filter(status=ChallengeStatus.FILED).order_by(
+        "answer_due", "filed_at", "pk"
+    )
+    to_decide = (
+        challenges.filter(status=ChallengeStatus.ANSWERED)
+        .exclude(answered_by=user)  # four eyes: not the approver who answered
+        .order_by("answered_at", "pk")
+        if approver
+        else Challenge.objects.none()
+    )
+    return {
+        "to_award": to_award,
+        "challenges_to_answer": [_challenge_summary(user, c, today) for c in to_answer],
+        "challenges_to_decide": [_challenge_summary(user, c, today) for c in to_decide],
+    }
+
+
+@dataclass(frozen=True)
+class WithdrawnAward:
+    """An award notice withdrawn after an upheld challenge (public, like the notice)."""
+
+    winner_name: str
+    winner_uscc: str
+    confirmed_at: datetime
+    withdrawn_at: datetime | None
+    reason: str
+
+
+def withdrawn_awards(tender: Tender) -> list[WithdrawnAward]:
+    """The tender's withdrawn award notices, newest first; none for a tender the user may
+    not see (the caller reached it through ``tender_get_for_user``)."""
+    awards = (
+        Award.objects.filter(tender=tender, status=AwardStatus.WITHDRAWN)
+        .select_related("bid__organization")
+        .order_by("-withdrawn_at", "-pk")
+    )
+    return [
+        WithdrawnAward(
+            winner_name=award.bid.organization.name,
+            winner_uscc=award.bid.organization.uscc,
+            confirmed_at=award.confirmed_at,
+            withdrawn_at=award.withdrawn_at,
+            reason=award.withdrawn_reason,
+        )
+        for award in awards
+    ]
+
+
+@dataclass(frozen=True)
+class OrganizationResult:
+    """One of the organization's bids with an award in force: won or not, and whether
+    the challenge window is still open."""
+
+    tender: Tender
+    bid: Bid
+    won: bool
+    winner_name: str
+    challenge_deadline: date
+    window_open: bool
+
+
+def organization_results(user: Any) -> list[OrganizationResult]:
+    """The user's organization's results (its bids in tenders with an award in force),
+    newest award first; empty for anyone but an organization's users."""
+    if not is_org_user(user):
+        return []
+    bids = {
+        bid.tender_id: bid
+        for bid in _bids().filter(
+            organization_id=user.organization_id, status__in=[BidStatus.WON, BidStatus.LOST]
+        )
+    }
+    awards = (
+        Award.objects.filter(status=AwardStatus.ACTIVE, tender_id__in=list(bids))
+        .select_related("tender", "bid__organization")
+        .order_by("-confirmed_at", "-pk")
+    )
+    today = timezone.localdate()
+    return [
+        OrganizationResult(
+            tender=award.tender,
+            bid=bids[award.tender_id],
+            won=bids[award.tender_id].status == BidStatus.WON,
+            winner_name=award.bid.organization.name,
+            challenge_deadline=award.challenge_deadline,
+            window_open=award.tender.status == TenderStatus.AWARDED
+            and today <= award.challenge_deadline,
+        )
+        for award in awards
+    ]

@@ -1,5 +1,5 @@
 """Tender pages: the public list and tender pages, the street office's workspace, the
-organization's bids and their receipts."""
+organization's bids and their receipts, the award, results and challenges."""
 
 from django.urls import path
 
@@ -51,5 +51,19 @@ urlpatterns = [
         "tenders/bids/<uuid:bid_pk>/receipts/<uuid:receipt_pk>/",
         views.receipt_detail,
         name="receipt",
+    ),
+    # Award and challenges
+    path("tenders/<int:pk>/award/", views.award, name="award"),
+    path("tenders/<int:pk>/result/", views.bid_result, name="result"),
+    path("tenders/<int:pk>/challenges/new/", views.challenge_file, name="challenge_file"),
+    path("tenders/challenges/", views.challenge_list, name="challenges"),
+    path("tenders/challenges/<int:pk>/", views.challenge_detail, name="challenge"),
+    path("tenders/challenges/<int:pk>/answer/", views.challenge_answer, name="challenge_answer"),
+    path("tenders/challenges/<int:pk>/decide/", views.challenge_decide, name="challenge_decide"),
+    path("tenders/challenges/<int:pk>/close/", views.challenge_close, name="challenge_close"),
+    path(
+        "tenders/challenge-documents/<int:pk>/",
+        views.challenge_document_download,
+        name="challenge_document",
     ),
 ]

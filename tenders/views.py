@@ -33,12 +33,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import can_proceed
 
+from evaluation import selectors as evaluation_selectors
 from marketplace.models import Role, User
 from marketplace.permissions import has_role, is_official, is_org_user
 from orgs_registry import selectors as registry_selectors
 from orgs_registry.models import Organization
 from tenders import forms, permissions, rules, selectors, services
-from tenders.models import Amendment, Bid, BidDocumentKind, Tender, TenderStatus
+from tenders.models import (
+    Amendment,
+    Bid,
+    BidDocumentKind,
+    BidStatus,
+    Challenge,
+    ChallengeStatus,
+    Tender,
+    TenderStatus,
+)
 
 LIST_PAGE_SIZE = 30
 # Empty rows offered below the scoring scheme and the staffing plan (the pages need no script).
@@ -237,6 +247,9 @@ def _detail_page(
         "return_form": return_form or forms.ReturnForm(prefix="return"),
         "action_errors": list(action_errors),
     }
+    # The award notice, challenges and the bidder's result links (the award section below).
+    own = context["own_bid"]
+    context.update(_award_context(user, tender, own if isinstance(own, Bid) else None))
     return _tender_page(request, "tenders/detail.html", tender, section="detail", context=context)
 
 
@@ -724,6 +737,8 @@ def my_bids(request: AuthenticatedRequest) -> HttpResponse:
         "organization": organization,
         "eligibility": registry_selectors.org_eligibility(organization),
         "open_tenders": selectors.organization_open_tenders(request.user),
+        # Results after the award and open challenge windows (the award section below).
+        "results": selectors.organization_results(request.user),
         "page": page,
         "query": query,
         "now": timezone.now(),
@@ -1020,3 +1035,306 @@ def receipt_detail(request: AuthenticatedRequest, bid_pk: UUID, receipt_pk: UUID
     ]
     context = {"bid": bid, "receipt": receipt, "documents": documents}
     return render(request, "tenders/receipt.html", context)
+
+
+# --- Award and challenges ----------------------------------------------------------------------
+
+# Bid states with an award in force: the bidder's result page exists.
+RESULT_BID_STATES = (BidStatus.WON, BidStatus.LOST)
+
+
+def _award_context(user: Any, tender: Tender, own_bid: Bid | None) -> dict[str, Any]:
+    """The tender page's award part: the public award notice (中标公告), withdrawn notices,
+    the challenges the user may read, and the links the user may follow."""
+    notice = selectors.award_notice(tender)
+    window_open = (
+        notice is not None
+        and tender.status == TenderStatus.AWARDED
+        and timezone.localdate() <= notice.challenge_deadline
+    )
+    opened_bid = own_bid is not None and own_bid.opened_at is not None
+    return {
+        "award_notice": notice,
+        "withdrawn_awards": selectors.withdrawn_awards(tender),
+        "tender_challenges": selectors.challenge_list_for_user(user, tender),
+        "award_can": {
+            "confirm": permissions.can_confirm_award(user, tender),
+            "see": _may_see_award_page(user),
+            "result": own_bid is not None and own_bid.status in RESULT_BID_STATES,
+            "challenge": window_open
+            and opened_bid
+            and permissions.can_file_challenge(user, tender),
+        },
+    }
+
+
+def _may_see_award_page(user: Any) -> bool:
+    """The award page (the full ranking and the award record) is the street office's and
+    the auditors'; bidders read the public notice and their own result."""
+    return is_official(user) or has_role(user, Role.AUDITOR)
+
+
+def _ranking(user: Any, tender: Tender) -> Any:
+    """The frozen ranking as the user may see it, or None while there is none."""
+    try:
+        return evaluation_selectors.ranking_for_user(user, tender)
+    except Http404:
+        return None
+
+
+def _form_errors(form: Any) -> list[str]:
+    """Every error of a form that is not shown (its reason must still be read)."""
+    if form is None or not form.is_bound:
+        return []
+    return [str(error) for errors in form.errors.values() for error in errors]
+
+
+def _award_page(request: AuthenticatedRequest, tender: Tender, *, form: Any = None) -> HttpResponse:
+    user = request.user
+    _require(_may_see_award_page(user))
+    ranking = _ranking(user, tender)
+    award = selectors.active_award(tender)
+    pending = [c for c in ranking.corrections if c.applied_at is None] if ranking else []
+    can_award = (
+        permissions.can_confirm_award(user, tender)
+        and ranking is not None
+        and not pending
+        and award is None
+    )
+    shown = form if can_award else None
+    if can_award and shown is None:
+        shown = forms.AwardForm(rows=ranking.rows)
+    context = {
+        "ranking": ranking,
+        "award": award,
+        "withdrawn_awards": selectors.withdrawn_awards(tender),
+        "pending_corrections": pending,
+        "form": shown,
+        "drafted_by_me": permissions.is_approver(user) and tender.created_by_id == user.pk,
+        "action_errors": _form_errors(form) if shown is None else [],
+    }
+    return _tender_page(request, "tenders/award.html", tender, section="award", context=context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def award(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The frozen ranking and the approver's confirmation of the winner; afterwards the
+    award record (who confirmed, when, the notice and challenge windows)."""
+    tender = selectors.tender_get_for_user(request.user, pk)
+    if request.method != "POST":
+        return _award_page(request, tender)
+    _require(_may_see_award_page(request.user))
+    ranking = _ranking(request.user, tender)
+    form = forms.AwardForm(request.POST, rows=ranking.rows if ranking else [])
+    if form.is_valid():
+        bid = selectors.bid_get_for_user(request.user, form.cleaned_data["bid"])
+        try:
+            confirmed = services.award_confirm(
+                tender=tender,
+                actor=request.user,
+                bid=bid,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The award is confirmed and the award notice is published; challenges "
+                    "are accepted until %(day)s."
+                )
+                % {"day": confirmed.challenge_deadline.isoformat()},
+            )
+            return redirect("tenders:award", pk=tender.pk)
+    return _award_page(request, tender, form=form)
+
+
+@login_required
+@require_GET
+def bid_result(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The organization's own result after the award: its scores, rank and position, and
+    the public ranking summary; nothing more of the other bidders."""
+    tender = selectors.tender_get_for_user(request.user, pk)
+    _own_organization(request.user)
+    result = selectors.bid_result_for_user(request.user, tender)
+    if result is None:
+        raise Http404
+    context = _award_context(request.user, tender, result.bid)
+    context.update(
+        {
+            "result": result,
+            "own_challenges": [c for c in context["tender_challenges"] if c.own],
+        }
+    )
+    return _tender_page(request, "tenders/result.html", tender, section="result", context=context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def challenge_file(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """A bidder challenges (质疑) the award within the window, with its documents."""
+    tender = selectors.tender_get_for_user(request.user, pk)
+    _require(permissions.can_file_challenge(request.user, tender))
+    own_bid = selectors.own_bid(request.user, tender)
+    if own_bid is None or own_bid.opened_at is None:
+        raise Http404  # only a bidder whose bid was opened has anything to challenge
+    form = forms.ChallengeForm(_posted(request), _files(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            challenge = services.challenge_file(
+                tender=tender,
+                actor=request.user,
+                subject=form.cleaned_data["subject"],
+                text=form.cleaned_data["text"],
+                uploads=form.cleaned_data["documents"],
+            )
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Your challenge is filed; the street office answers it in writing by %(day)s.")
+                % {"day": challenge.answer_due.isoformat()},
+            )
+            return redirect("tenders:challenge", pk=challenge.pk)
+    context = _award_context(request.user, tender, own_bid)
+    context["form"] = form
+    return _tender_page(
+        request, "tenders/challenge_form.html", tender, section="challenge", context=context
+    )
+
+
+@login_required
+@require_GET
+def challenge_list(request: AuthenticatedRequest) -> HttpResponse:
+    """Challenges the user may read: all for the street office and auditors; an
+    organization's own, and the answered ones of tenders it bid in (without the challenger)."""
+    user = request.user
+    _require(is_official(user) or has_role(user, Role.AUDITOR) or is_org_user(user))
+    filter_form = forms.ChallengeFilterForm(request.GET or None)
+    status = filter_form.cleaned_data["status"] if filter_form.is_valid() else ""
+    challenges = selectors.challenge_list_for_user(user)
+    if status == "overdue":
+        challenges = [c for c in challenges if c.overdue]
+    elif status:
+        challenges = [c for c in challenges if c.status == status]
+    page, query = _paginate(request, challenges, LIST_PAGE_SIZE)
+    context = {"filter_form": filter_form, "page": page, "query": query, "status": status}
+    return render(request, "tenders/challenge_list.html", context)
+
+
+def _challenge_page(
+    request: AuthenticatedRequest,
+    challenge: Challenge,
+    *,
+    answer_form: Any = None,
+    decision_form: Any = None,
+    action_errors: Iterable[str] = (),
+) -> HttpResponse:
+    user = request.user
+    can = {
+        "answer": permissions.can_answer_challenge(user, challenge),
+        "decide": permissions.can_decide_challenge(user, challenge),
+        "close": permissions.can_close_challenge(user, challenge),
+    }
+    # A refusal whose form is no longer shown (the challenge moved on) still says why.
+    errors = list(action_errors)
+    if not can["answer"]:
+        errors.extend(_form_errors(answer_form))
+    if not can["decide"]:
+        errors.extend(_form_errors(decision_form))
+    context = {
+        "challenge": challenge,
+        "documents": selectors.challenge_documents(challenge),
+        "overdue": challenge.status == ChallengeStatus.FILED
+        and challenge.answer_due < timezone.localdate(),
+        "challenge_can": can,
+        "answered_by_me": challenge.answered_by_id == user.pk,
+        "is_approver": permissions.is_approver(user),
+        "answer_form": answer_form or forms.ChallengeAnswerForm(prefix="answer"),
+        "decision_form": decision_form or forms.ChallengeDecisionForm(prefix="decision"),
+        "action_errors": errors,
+    }
+    return _tender_page(
+        request, "tenders/challenge.html", challenge.tender, section="challenges", context=context
+    )
+
+
+@login_required
+@require_GET
+def challenge_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """One challenge in full (the street office, auditors, the challenger): its grounds,
+    documents, answer and decision, with the forms the user may use."""
+    return _challenge_page(request, selectors.challenge_get_for_user(request.user, pk))
+
+
+@login_required
+@require_POST
+def challenge_answer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    challenge = selectors.challenge_get_for_user(request.user, pk)
+    form = forms.ChallengeAnswerForm(request.POST, prefix="answer")
+    if form.is_valid():
+        try:
+            services.challenge_answer(
+                challenge=challenge,
+                actor=request.user,
+                answer=form.cleaned_data["answer"],
+                upheld=form.is_upheld,
+                remedy=form.cleaned_data["remedy"],
+            )
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The answer is sent to the challenger; an approver decides the challenge."),
+            )
+            return redirect("tenders:challenge", pk=challenge.pk)
+    return _challenge_page(request, challenge, answer_form=form)
+
+
+@login_required
+@require_POST
+def challenge_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    challenge = selectors.challenge_get_for_user(request.user, pk)
+    form = forms.ChallengeDecisionForm(request.POST, prefix="decision")
+    if form.is_valid():
+        try:
+            decided = services.challenge_decide(
+                challenge=challenge, actor=request.user, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+        else:
+            if decided.status == ChallengeStatus.ACCEPTED:
+                messages.success(
+                    request,
+                    _("The challenge is upheld: %(remedy)s. The award is withdrawn.")
+                    % {"remedy": decided.get_remedy_display()},
+                )
+            else:
+                messages.success(request, _("The challenge is not upheld; the award stands."))
+            return redirect("tenders:challenge", pk=challenge.pk)
+    return _challenge_page(request, challenge, decision_form=form)
+
+
+@login_required
+@require_POST
+def challenge_close(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    challenge = selectors.challenge_get_for_user(request.user, pk)
+    try:
+        services.challenge_close(challenge=challenge, actor=request.user)
+    except ValidationError as exc:
+        return _challenge_page(request, challenge, action_errors=exc.messages)
+    messages.success(request, _("The challenge is closed."))
+    return redirect("tenders:challenge", pk=challenge.pk)
+
+
+@login_required
+@require_GET
+def challenge_document_download(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
+    """A challenge document for a reader of the whole challenge, always as a download."""
+    document, name, data = selectors.challenge_document_for_download(request.user, pk)
+    return _attachment(HttpResponse(data, content_type=document.content_type), name)
