@@ -575,20 +575,31 @@ def test_the_review_page_shows_the_opened_bids(client_for, tender, opened, bidde
     assert person.id_number_masked in html
 
 
-@pytest.mark.parametrize("persona", ["assessor", "auditor"])
-def test_assessors_and_auditors_read_but_do_not_review(
-    request, client_for, tender, opened, persona
-):
-    response = english(client_for(request.getfixturevalue(persona))).get(
-        reverse("tenders:review", args=[tender.pk])
-    )
+def test_auditors_read_but_do_not_review(client_for, tender, opened, auditor):
+    response = english(client_for(auditor)).get(reverse("tenders:review", args=[tender.pk]))
     assert response.status_code == 200
     assert "Record the decision" not in response.content.decode()
     bid = opened[0]
-    response = client_for(request.getfixturevalue(persona)).post(
+    response = client_for(auditor).post(
         reverse("tenders:bid_review", args=[bid.pk]), {f"review-{bid.pk}-decision": "qualified"}
     )
     assert response.status_code == 403
+
+
+def test_an_assessor_off_the_panel_neither_reads_nor_reviews(client_for, tender, opened, assessor):
+    """The review is the office's; an assessor reads bids only as a declared panel member."""
+    client = client_for(assessor)
+    page = client.get(reverse("tenders:review", args=[tender.pk]))
+    bid = opened[0]
+    bid.refresh_from_db()
+    html = page.content.decode()
+    assert bid.organization.name not in html
+    assert f"{bid.price:,.2f}" not in html
+    assert str(bid.price) not in html
+    response = client.post(
+        reverse("tenders:bid_review", args=[bid.pk]), {f"review-{bid.pk}-decision": "qualified"}
+    )
+    assert response.status_code in (403, 404)
 
 
 def test_organizations_have_no_review_page(client_for, tender, opened, bidders, other_org_admin):
