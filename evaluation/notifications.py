@@ -1,4 +1,4 @@
-"""E-mail about panels and price justifications.
+"""E-mail about panels, price justifications, score sheets and the ranking.
 
 Each message is rendered in its recipient's language and queued after the transaction
 commits (``marketplace.notifications.email_user``). No message carries bid content, a
@@ -7,13 +7,20 @@ score, or who else sits on the panel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-from evaluation.models import PanelMember, PriceJustification
+from evaluation.models import (
+    DeviationFlag,
+    PanelMember,
+    PriceJustification,
+    Ranking,
+    RankingCorrection,
+    ScoreSheet,
+)
 from marketplace.models import Role, User
 from marketplace.notifications import email_user
 
@@ -32,6 +39,10 @@ def _send(users: Iterable[User], template: str, context: dict[str, Any]) -> int:
         )
         count += 1
     return count
+
+
+def _send_one(user: User, template: str, context: dict[str, Any]) -> int:
+    return _send([user], template, context)
 
 
 def _bidder_admins(justification: PriceJustification) -> Iterable[User]:
@@ -88,4 +99,49 @@ def justification_decided(justification: PriceJustification) -> int:
         _bidder_admins(justification),
         "justification_decided",
         {"justification": justification, "tender": justification.bid.tender},
+    )
+
+
+def deviations_flagged(flags: Sequence[DeviationFlag]) -> int:
+    """Tell one member which of their scores were flagged (all ``flags`` are theirs)."""
+    if not flags:
+        return 0
+    sheet = flags[0].sheet
+    tender = sheet.member.panel.tender
+    lines = [
+        {
+            "organization": flag.sheet.bid.organization.name,
+            "criterion": flag.criterion.name,
+            "code": flag.criterion.code,
+            "points": flag.criterion.points,
+            "score": flag.score,
+            "mean": flag.panel_mean,
+            "threshold": flag.threshold,
+        }
+        for flag in flags
+    ]
+    return _send_one(sheet.member.user, "sheet_deviation", {"tender": tender, "lines": lines})
+
+
+def sheet_reopened(sheet: ScoreSheet, correction: RankingCorrection) -> int:
+    """Tell the member that the chair reopened their sheet, and why."""
+    return _send_one(
+        sheet.member.user,
+        "sheet_reopened",
+        {
+            "tender": sheet.member.panel.tender,
+            "organization": sheet.bid.organization.name,
+            "reason": correction.get_reason_display(),
+            "explanation": correction.explanation,
+        },
+    )
+
+
+def ranking_ready(ranking: Ranking, *, corrected: bool) -> int:
+    """Tell the drafting official that the ranking is frozen (or was corrected)."""
+    tender = ranking.tender
+    return _send_one(
+        tender.created_by,
+        "ranking_corrected" if corrected else "ranking_ready",
+        {"tender": tender, "ranking": ranking},
     )

@@ -57,7 +57,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation import notify_sheets, permissions, rules, scoring
+from evaluation import notifications, permissions, rules, scoring
 from evaluation.models import (
     CorrectionReason,
     DeviationFlag,
@@ -482,7 +482,7 @@ def _deviation_check(
         for flag in created:
             by_user[flag.sheet.member.user_id].append(flag)
         for flags in by_user.values():
-            notify_sheets.deviations_flagged(flags)
+            notifications.deviations_flagged(flags)
     flagged_sheets = {f.sheet_id for f in created}
     _lock_sheets(
         [s for s in unchecked if s.pk not in flagged_sheets], actor=actor, why="panel_check"
@@ -625,7 +625,7 @@ def deviation_revise(*, flag: DeviationFlag, actor: User, score: Any, reason: st
             },
         )
         if again is not None:
-            notify_sheets.deviations_flagged([again])
+            notifications.deviations_flagged([again])
         _after_flag(tender, panel, sheet, actor)
     return again or flag
 
@@ -949,7 +949,7 @@ def _compute(
                 "draws": order.draws,
             },
         )
-    notify_sheets.ranking_ready(ranking, corrected=ranking.version > 1)
+    notifications.ranking_ready(ranking, corrected=ranking.version > 1)
     return ranking
 
 
@@ -1053,7 +1053,7 @@ def scoresheet_reopen(
                 "bids_unranked": unranked,
             },
         )
-        notify_sheets.sheet_reopened(sheet, correction)
+        notifications.sheet_reopened(sheet, correction)
     return correction
 
 
