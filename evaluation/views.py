@@ -693,6 +693,9 @@ def _panel_page(
         open_flags=open_flags(scores),
         revealed=scores is not None,
         justifications=list(selectors.justification_list_for_user(user, tender)),
+        # Undeclared members read nothing of the bids, abnormally low prices included.
+        show_justifications=permissions.is_office_or_auditor(user)
+        or permissions.is_declared_member(user, panel),
         seat=permissions.panel_seat(user, panel),
     )
     return render(request, "evaluation/panel.html", context, status=status)

@@ -218,6 +218,8 @@ def test_a_member_reads_the_panel_without_the_exclusions(client_for, excluded, o
     assert "理事会成员" not in html
     assert "Excluded from the draw" not in html
     assert "Progress" not in html
+    # Undeclared: nothing of the bids, not even whether a price was abnormally low.
+    assert "Abnormally low prices" not in html
 
 
 def test_a_formed_panel_is_not_formed_again(client_for, panel, opened, official):
