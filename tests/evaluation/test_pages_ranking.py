@@ -13,9 +13,12 @@ from django.urls import reverse
 from evaluation.models import (
     CorrectionReason,
     ObjectiveScore,
+    Ranking,
     RankingCorrection,
+    RankingRow,
     ScoreSheet,
     SheetStatus,
+    TieBreak,
 )
 from evaluation.selectors import RankingLine
 from evaluation.views import ranking_chart
@@ -107,6 +110,18 @@ def test_there_is_no_ranking_page_before_the_ranking(client_for, scoring_panel, 
 def test_the_ranking_links_to_the_award_page(client_for, ranked, official):
     html = text_of(client_for(official).get(ranking_url(ranked.tender)))
     assert reverse("tenders:award", args=[ranked.tender.pk]) in html
+
+
+def test_a_tie_broken_by_a_draw_shows_the_marker_and_the_seed(client_for, ranked, official):
+    # The ranking as a tie produces it (test_ranking draws real ties): two rows tied on rank
+    # 2, ordered by a recorded draw.
+    ranking = Ranking.objects.get(tender=ranked.tender)
+    Ranking.objects.filter(pk=ranking.pk).update(tie_break=TieBreak.DRAW, tie_seed="ab" * 16)
+    RankingRow.objects.filter(ranking=ranking, position__in=[2, 3]).update(rank=2, tied=True)
+    html = text_of(english(client_for(official)).get(ranking_url(ranked.tender)))
+    assert html.count('<span class="tied">tied</span>') == 2
+    assert "Equal totals and prices were ordered by: A recorded random draw." in html
+    assert "ab" * 16 in html
 
 
 def test_the_panel_page_and_the_tender_page_link_to_the_ranking(client_for, ranked, official):
