@@ -139,7 +139,7 @@ def _office_panels(user: User) -> list[Card]:
     )
     first = in_progress[0].tender_id if in_progress else None
     first_ready = ready[0].tender_id if ready else None
-    return [
+    cards = [
         Card(
             title=_("Panels under way"),
             value=len(in_progress),
@@ -148,6 +148,11 @@ def _office_panels(user: User) -> list[Card]:
             link_text=_("Follow the panel") if len(in_progress) == 1 else _("Follow the oldest"),
             empty_hint=_("No panel is declaring or scoring."),
         ),
+    ]
+    if permissions.has_role(user, Role.APPROVER):
+        # Approvers have the award's own card ("Rankings waiting for my award", tenders).
+        return cards
+    cards.append(
         Card(
             title=_("Rankings ready for the award"),
             value=len(ready),
@@ -155,8 +160,9 @@ def _office_panels(user: User) -> list[Card]:
             url=reverse("evaluation:ranking", args=[first_ready]) if first_ready else "",
             link_text=_("Read the ranking") if len(ready) == 1 else _("Read the oldest"),
             empty_hint=_("No frozen ranking waits for the award."),
-        ),
-    ]
+        )
+    )
+    return cards
 
 
 @card_provider(order=106)

@@ -134,10 +134,13 @@ def test_the_panel_page_and_the_tender_page_link_to_the_ranking(client_for, rank
     )
 
 
-def test_the_office_dashboard_counts_rankings_ready(client_for, ranked, official):
+def test_the_office_dashboard_counts_rankings_ready(client_for, ranked, official, approver):
     html = text_of(english(client_for(official)).get(reverse("dashboard")))
     assert "Rankings ready for the award" in html
     assert ranking_url(ranked.tender) in html
+    # An approver has the award's own card instead (tenders).
+    html = text_of(english(client_for(approver)).get(reverse("dashboard")))
+    assert "Rankings ready for the award" not in html
 
 
 # --- The chart's numbers -------------------------------------------------------------------------
