@@ -16,17 +16,17 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from evaluation import selectors
 from evaluation.models import (
     AssessorEmployment,
     AssessorRelation,
     CorrectionReason,
     Score,
 )
-from marketplace.models import OFFICIAL_ROLES, Role, User
+from marketplace.models import Role, User
 from orgs_registry import selectors as registry_selectors
 from orgs_registry.forms import add_service_errors, date_input, model_field
 from tenders.models import Tender, TenderCriterion
@@ -114,27 +114,6 @@ def _user_label(user: Any) -> str:
     return f"{user.get_full_name()} · {agency}" if agency else user.get_full_name()
 
 
-def official_choices() -> QuerySet[User]:
-    """Active officials: the purchaser's possible representatives on a panel."""
-    return User.objects.filter(role__in=sorted(OFFICIAL_ROLES), is_active=True).order_by(
-        "full_name", "username"
-    )
-
-
-def expert_choices(tender: Tender) -> QuerySet[User]:
-    """Active assessors in the pool for the tender's category (the service checks conflicts)."""
-    return (
-        User.objects.filter(
-            role=Role.ASSESSOR,
-            is_active=True,
-            assessor_profile__categories=tender.category_id,
-        )
-        .select_related("assessor_profile")
-        .order_by("full_name", "username")
-        .distinct()
-    )
-
-
 class PanelForm(forms.Form):
     """Forming the panel: its size, the purchaser's representatives, named experts, a chair."""
 
@@ -171,14 +150,13 @@ class PanelForm(forms.Form):
     def __init__(self, *args: Any, tender: Tender, minimum: int, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"size": minimum})
         super().__init__(*args, **kwargs)
-        officials = official_choices()
-        experts = expert_choices(tender)
+        officials = selectors.panel_official_choices()
+        experts = selectors.panel_expert_choices(tender)
         self.fields["representatives"].queryset = officials  # type: ignore[attr-defined]
         self.fields["members"].queryset = experts  # type: ignore[attr-defined]
-        self.fields["chair"].queryset = (  # type: ignore[attr-defined]
-            User.objects.filter(pk__in=officials.values("pk"))
-            | User.objects.filter(pk__in=experts.values("pk"))
-        ).order_by("full_name", "username")
+        self.fields["chair"].queryset = selectors.panel_chair_choices(  # type: ignore[attr-defined]
+            officials, experts
+        )
 
     def users(self, name: str) -> list[User]:
         return list(self.cleaned_data.get(name) or [])

@@ -36,7 +36,9 @@ from evaluation.models import (
     RankingRow,
     Score,
     ScoreSheet,
+    SheetStatus,
 )
+from marketplace.models import OFFICIAL_ROLES, Role, User
 from marketplace.permissions import is_org_user
 from tenders.models import Bid, BidStatus, CriterionKind, Tender, TenderCriterion
 
@@ -598,3 +600,46 @@ def _ranking_line(
         member_scores=scores,
         own=own,
     )
+
+
+# --- Choices for the panel forms ---
+
+
+def panel_official_choices() -> QuerySet[User]:
+    """Active officials: the purchaser's possible representatives on a panel."""
+    return User.objects.filter(role__in=sorted(OFFICIAL_ROLES), is_active=True).order_by(
+        "full_name", "username"
+    )
+
+
+def panel_expert_choices(tender: Tender) -> QuerySet[User]:
+    """Active assessors in the pool for the tender's category (the service checks conflicts)."""
+    return (
+        User.objects.filter(
+            role=Role.ASSESSOR,
+            is_active=True,
+            assessor_profile__categories=tender.category_id,
+        )
+        .select_related("assessor_profile")
+        .order_by("full_name", "username")
+        .distinct()
+    )
+
+
+def panel_chair_choices(officials: QuerySet[User], experts: QuerySet[User]) -> QuerySet[User]:
+    """Who may be named chair: any of the possible representatives or experts."""
+    return (
+        User.objects.filter(pk__in=officials.values("pk"))
+        | User.objects.filter(pk__in=experts.values("pk"))
+    ).order_by("full_name", "username")
+
+
+def reopenable_sheets(user: Any, panel: Panel) -> list[ScoreSheet]:
+    """The locked sheets of ``panel`` that ``user`` (its chair) may reopen for a correction."""
+    sheets = (
+        _counted_sheets()
+        .filter(member__panel=panel, status=SheetStatus.LOCKED)
+        .select_related("member__user", "member__panel__tender", "bid__organization")
+        .order_by("member__seat", "bid__pk")
+    )
+    return [sheet for sheet in sheets if permissions.can_reopen_sheet(user, sheet)]

@@ -915,7 +915,7 @@ def _ranking_page(
     return render(request, "evaluation/ranking.html", context, status=status)
 
 
-def _sheet_choices(panel: Panel) -> list[tuple[int, str]]:
+def _sheet_choices(user: Any, panel: Panel) -> list[tuple[int, str]]:
     """The locked sheets the chair may reopen: seat, member and bid."""
     return [
         (
@@ -927,8 +927,7 @@ def _sheet_choices(panel: Panel) -> list[tuple[int, str]]:
                 "organization": sheet.bid.organization.name,
             },
         )
-        for sheet in sheet_services.counted_sheets(panel)
-        if sheet.status == SheetStatus.LOCKED
+        for sheet in selectors.reopenable_sheets(user, panel)
     ]
 
 
@@ -948,7 +947,7 @@ def _correction_forms(
 ) -> dict[str, Any]:
     return {
         "reopen_form": reopen_form
-        or forms.ReopenForm(prefix="reopen", sheets=_sheet_choices(panel)),
+        or forms.ReopenForm(prefix="reopen", sheets=_sheet_choices(user, panel)),
         "objective_form": objective_form
         or forms.ObjectiveCorrectionForm(
             prefix="objective", scores=_objective_choices(user, tender)
@@ -970,7 +969,9 @@ def ranking_reopen(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     tender = tender_selectors.tender_get_for_user(request.user, pk)
     panel = selectors.panel_get_for_user(request.user, tender)
     _require(permissions.can_correct_objective_score(request.user, panel))
-    form = forms.ReopenForm(request.POST, prefix="reopen", sheets=_sheet_choices(panel))
+    form = forms.ReopenForm(
+        request.POST, prefix="reopen", sheets=_sheet_choices(request.user, panel)
+    )
     if form.is_valid():
         sheet = selectors.scoresheet_get_for_user(request.user, form.cleaned_data["sheet"])
         try:
