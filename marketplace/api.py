@@ -205,6 +205,9 @@ class ApiRootView(APIView):
                 "credit-records": reverse("api:credit-record-list", request=request),
                 "tenders": reverse("api:tender-list", request=request),
                 "bids": reverse("api:bid-list", request=request),
+                "scoresheets": reverse("api:scoresheet-list", request=request),
+                "price-justifications": reverse("api:price-justification-list", request=request),
+                "challenges": reverse("api:challenge-list", request=request),
                 "schema": reverse("api_schema", request=request),
                 "docs": reverse("api_docs", request=request),
             }

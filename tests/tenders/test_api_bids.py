@@ -566,7 +566,16 @@ def test_too_few_bids_fail_the_tender_at_the_opening(
     assert detail["failed_reason"] == expected
 
 
-@pytest.mark.parametrize("persona", ["official", "auditor", "assessor"])
+def test_after_the_opening_an_assessor_off_the_panel_reads_no_bid(
+    client_for, tender, opened, assessor
+):
+    """Assessors read bids only as declared members of the tender's panel."""
+    client = client_for(assessor)
+    assert client.get(bids_url(tender)).status_code == 403
+    assert client.get(bid_url(opened[0])).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["official", "auditor"])
 def test_after_the_opening_the_office_reads_every_bid(
     request, client_for, tender, opened, bidders, persona
 ):
@@ -584,7 +593,7 @@ def test_after_the_opening_the_office_reads_every_bid(
     assert len(row["staff"]) == 2
     for line in row["staff"]:
         assert "*" in line["id_number_masked"]
-        # Auditors read full ID numbers (DESIGN 4.1); the office and assessors do not.
+        # Auditors read full ID numbers (DESIGN 4.1); the office does not.
         assert ("id_number" in line) is (persona == "auditor")
     detail = client.get(bid_url(opened[0])).json()
     assert detail["price"] == "480000.00"
