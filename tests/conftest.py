@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.test import Client
+from django.test.utils import override_settings
+from django.utils import timezone
 
 from evaluation.services import assessor_pool_join
 from marketplace.models import Role, User
@@ -48,6 +54,91 @@ def _fast_and_isolated(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+# --- State built once per module ----------------------------------------------------------
+
+
+class Clock:
+    """``timezone.now()`` under the test's control (services read it, so do the models)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> datetime:
+        self.current = moment
+        return moment
+
+
+def patch_clock(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Clock:
+    """Make ``timezone.now()`` (and ``timezone.localdate()``) read a ``Clock``."""
+    fake = Clock(start)
+    localdate = timezone.localdate
+    monkeypatch.setattr(timezone, "now", fake)
+    # localdate(value) converts value; only localdate() reads the clock.
+    monkeypatch.setattr(
+        timezone,
+        "localdate",
+        lambda value=None, tz=None: localdate(value if value is not None else fake(), tz),
+    )
+    return fake
+
+
+@contextmanager
+def module_database(django_db_blocker) -> Iterator[None]:
+    """Keep one transaction open around a whole test module and roll it back at the end.
+
+    State built inside (``building``) is shared by the module's tests the way Django's
+    ``TestCase.setUpTestData`` shares it: each test runs in a savepoint of this transaction
+    and is rolled back to the shared state; the module leaves nothing behind. Tests using
+    it must not be transactional, and must re-read the rows they use (their Python objects
+    are shared).
+    """
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@contextmanager
+def building(django_db_blocker, *, start: datetime, media: Path) -> Iterator[Clock]:
+    """Build shared state with the database open, fast hashing, a private media folder and
+    a clock starting at ``start``."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            MEDIA_ROOT=media,
+        ),
+        pytest.MonkeyPatch.context() as monkeypatch,
+    ):
+        yield patch_clock(monkeypatch, start)
+
+
+def persona(username: str, role: Role, organization: Organization | None = None) -> User:
+    """The persona ``username``: the one shared state made, or a new one."""
+    existing = User.objects.filter(username=username).first()
+    return existing or make_user(username, role, organization)
+
+
+def persona_organization(name: str, body: str, **kwargs) -> Organization:
+    uscc = make_uscc(
+        authority="5", category=kwargs.get("category", "2"), region="500103", org_body=body
+    )
+    existing = Organization.objects.filter(uscc=uscc).first()
+    return existing or make_organization(name, body, **kwargs)
+
+
 def make_organization(name: str, body: str, *, verified: bool = True, category: str = "2"):
     return organization_create(
         name=name,
@@ -75,59 +166,59 @@ def make_user(username: str, role: Role, organization: Organization | None = Non
 
 @pytest.fixture
 def organization(db) -> Organization:
-    return make_organization("阳光社会工作服务中心", "40000001")
+    return persona_organization("阳光社会工作服务中心", "40000001")
 
 
 @pytest.fixture
 def other_organization(db) -> Organization:
-    return make_organization("夕阳红养老服务中心", "40000002")
+    return persona_organization("夕阳红养老服务中心", "40000002")
 
 
 @pytest.fixture
 def official(db) -> User:
-    return make_user("official", Role.OFFICIAL)
+    return persona("official", Role.OFFICIAL)
 
 
 @pytest.fixture
 def approver(db) -> User:
-    return make_user("approver", Role.APPROVER)
+    return persona("approver", Role.APPROVER)
 
 
 @pytest.fixture
 def org_admin(organization) -> User:
-    return make_user("org_admin", Role.ORG_ADMIN, organization)
+    return persona("org_admin", Role.ORG_ADMIN, organization)
 
 
 @pytest.fixture
 def org_member(organization) -> User:
-    return make_user("org_member", Role.ORG_MEMBER, organization)
+    return persona("org_member", Role.ORG_MEMBER, organization)
 
 
 @pytest.fixture
 def other_org_admin(other_organization) -> User:
-    return make_user("other_org_admin", Role.ORG_ADMIN, other_organization)
+    return persona("other_org_admin", Role.ORG_ADMIN, other_organization)
 
 
 @pytest.fixture
 def assessor(db) -> User:
-    return make_user("assessor", Role.ASSESSOR)
+    return persona("assessor", Role.ASSESSOR)
 
 
 @pytest.fixture
 def registry_admin(db) -> User:
-    return make_user("registry_admin", Role.REGISTRY_ADMIN)
+    return persona("registry_admin", Role.REGISTRY_ADMIN)
 
 
 @pytest.fixture
 def auditor(db) -> User:
-    return make_user("auditor", Role.AUDITOR)
+    return persona("auditor", Role.AUDITOR)
 
 
 @pytest.fixture
 def outsider(db) -> User:
     """A signed-in member of an organization unrelated to anything under test."""
-    unrelated = make_organization("无关的社会团体", "40000099", category="1")
-    return make_user("outsider", Role.ORG_MEMBER, unrelated)
+    unrelated = persona_organization("无关的社会团体", "40000099", category="1")
+    return persona("outsider", Role.ORG_MEMBER, unrelated)
 
 
 @pytest.fixture

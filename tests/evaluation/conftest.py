@@ -18,7 +18,7 @@ from marketplace.models import Role, User
 from orgs_registry.models import ServiceCategory
 from tenders import services as tender_services
 from tenders.models import Bid, Tender, TenderCriterion
-from tests.conftest import make_user
+from tests.conftest import make_user, persona
 from tests.tenders import conftest as _tenders
 from tests.tenders.conftest import Bidder, Clock, make_bidder, submit_bid, tender_data
 
@@ -65,7 +65,7 @@ def pool(db, category) -> list[User]:
 
 @pytest.fixture
 def second_official(db) -> User:
-    return make_user("second_official", Role.OFFICIAL)
+    return persona("second_official", Role.OFFICIAL)
 
 
 @dataclass

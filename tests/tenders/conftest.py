@@ -17,7 +17,7 @@ from orgs_registry.models import Organization, ServiceCategory
 from orgs_registry.services import StaffInput, staff_add
 from tenders import services
 from tenders.models import Tender
-from tests.conftest import make_organization, make_user
+from tests.conftest import Clock, make_organization, make_user, patch_clock
 
 CRITERIA = [
     {"code": "price", "name": "价格", "kind": "price", "points": "30"},
@@ -26,37 +26,9 @@ CRITERIA = [
 ]
 
 
-class Clock:
-    """``timezone.now()`` under the test's control (services read it, so do the models)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
-
-    def set(self, moment: datetime) -> datetime:
-        self.current = moment
-        return moment
-
-
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    real = timezone.now()
-    fake = Clock(real.replace(microsecond=0))
-    localdate = timezone.localdate
-    monkeypatch.setattr(timezone, "now", fake)
-    # localdate(value) converts value; only localdate() reads the clock.
-    monkeypatch.setattr(
-        timezone,
-        "localdate",
-        lambda value=None, tz=None: localdate(value if value is not None else fake(), tz),
-    )
-    return fake
+    return patch_clock(monkeypatch, timezone.now().replace(microsecond=0))
 
 
 @pytest.fixture
@@ -81,19 +53,38 @@ def tender_data(category: ServiceCategory, now: datetime, **overrides: Any) -> d
     return data
 
 
+def publish_tender(
+    *,
+    official: User,
+    approver: User,
+    category: ServiceCategory,
+    published: bool = True,
+    **overrides: Any,
+) -> Tender:
+    """A tender through the real services: ``published=True`` runs draft → approval →
+    published."""
+    tender = services.tender_create(
+        actor=official, **tender_data(category, timezone.now(), **overrides)
+    )
+    if published:
+        services.tender_publish(tender=tender, actor=official)
+        services.tender_publish(tender=tender, actor=approver)
+        tender.refresh_from_db()
+    return tender
+
+
 @pytest.fixture
 def make_tender(official, approver, category) -> Callable[..., Tender]:
     """A tender through the real services: ``published=True`` runs draft → approval → published."""
 
     def build(*, published: bool = True, **overrides: Any) -> Tender:
-        tender = services.tender_create(
-            actor=official, **tender_data(category, timezone.now(), **overrides)
+        return publish_tender(
+            official=official,
+            approver=approver,
+            category=category,
+            published=published,
+            **overrides,
         )
-        if published:
-            services.tender_publish(tender=tender, actor=official)
-            services.tender_publish(tender=tender, actor=approver)
-            tender.refresh_from_db()
-        return tender
 
     return build
 

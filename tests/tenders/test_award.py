@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import chinese_calendar
@@ -26,6 +27,7 @@ from evaluation.models import (
 from evaluation.services.sheets import scoresheet_save, scoresheet_submit
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, AuditEvent, Role, User
+from orgs_registry.models import ServiceCategory
 from tenders import selectors, services
 from tenders.models import (
     Award,
@@ -36,7 +38,7 @@ from tenders.models import (
     TenderCriterion,
     TenderStatus,
 )
-from tests.conftest import make_user
+from tests.conftest import building, make_user, module_database, persona
 from tests.evaluation.conftest import (
     OpenedTender,
     active_members,
@@ -45,7 +47,7 @@ from tests.evaluation.conftest import (
     make_assessor,
     open_tender,
 )
-from tests.tenders.conftest import Bidder, Clock
+from tests.tenders.conftest import Bidder, Clock, publish_tender
 
 # Plan scores (out of 50) every member gives each bid, in the order of
 # tests.evaluation.conftest.PRICES (480000, 450000, 430000, 470000); grade 16 of 20 for all.
@@ -76,10 +78,18 @@ class Ranked:
     def bidder_of(self, bid: Bid) -> Bidder:
         return next(b for b in self.bidders if b.organization.pk == bid.organization_id)
 
+    built_until: datetime | None = None
+
     def refresh(self) -> None:
         self.tender = Tender.objects.get(pk=self.tender.pk)
         self.bids = [Bid.objects.get(pk=bid.pk) for bid in self.bids]
         self.panel = Panel.objects.get(pk=self.panel.pk)
+
+    def copy(self) -> Ranked:
+        """A fresh copy with its rows re-read (shared state is rolled back between tests)."""
+        fresh = Ranked(tender=self.tender, bidders=self.bidders, bids=self.bids, panel=self.panel)
+        fresh.refresh()
+        return fresh
 
 
 def rank_with_services(opened: OpenedTender, official: User) -> Ranked:
@@ -116,7 +126,7 @@ def rank_with_services(opened: OpenedTender, official: User) -> Ranked:
 
 @pytest.fixture
 def second_official(db) -> User:
-    return make_user("second_official", Role.OFFICIAL)
+    return persona("second_official", Role.OFFICIAL)
 
 
 @pytest.fixture
@@ -138,9 +148,40 @@ def build_ranked(make_tender, clock: Clock, official, second_official) -> Callab
     return build
 
 
+RANKED_AT = local(2026, 8, 20, 9, 0)
+
+
+@pytest.fixture(scope="module")
+def _ranked_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Ranked]:
+    """The ranked tender of ``build_ranked``, built once for the module (tests roll back to
+    it) and the clock reading it was left at."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=RANKED_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        official = persona("official", Role.OFFICIAL)
+        approver = persona("approver", Role.APPROVER)
+        category = ServiceCategory.objects.get(code="elderly_care")
+        opened = open_tender(
+            make_tender=partial(
+                publish_tender, official=official, approver=approver, category=category
+            ),
+            clock=clock,
+            official=official,
+            second_official=persona("second_official", Role.OFFICIAL),
+        )
+        base = rank_with_services(opened, official)
+        base.built_until = clock.current
+        yield base
+
+
 @pytest.fixture
-def ranked(build_ranked) -> Ranked:
-    return build_ranked()
+def ranked(_ranked_once, db, clock) -> Ranked:
+    """The shared ranked tender, re-read for this test; the clock just after the opening."""
+    clock.set(_ranked_once.built_until)
+    return _ranked_once.copy()
 
 
 AWARD_DAY = local(2026, 9, 30, 10, 0)  # the day before National Day
