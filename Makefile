@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# One test worker per core; a module's tests stay on one worker (they share state built
+# once per module). `make test PYTEST_ARGS=` runs them in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 # Production settings for the deploy check: no DEBUG, a real-looking key and services.
 # The database URL is never connected to: `check` does not touch the database.
