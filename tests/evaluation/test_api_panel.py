@@ -4,6 +4,7 @@ and the bids shown to the panel only after the declaration."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -11,15 +12,21 @@ import pytest
 from evaluation.models import MemberStatus, Panel, PanelDraw, PanelMember, PanelStatus
 from evaluation.services import assessor_employment_add
 from evaluation.services.panels import EMPLOYED_BY_BIDDER, shuffled
-from marketplace.models import AuditAction
+from marketplace.models import AuditAction, Role, User
 from tenders.models import TenderStatus
-from tests.evaluation.conftest import active_members
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import declare_all, form_panel
 from tests.evaluation.test_api_support import (
+    BUILT_AT,
     ERROR_KEYS,
+    Evaluated,
+    Shared,
     anonymous,
     api,
+    build_opened,
+    build_personas,
+    build_pool,
     delete,
-    events,
     is_error,
     patch,
     post,
@@ -28,6 +35,57 @@ from tests.evaluation.test_api_support import (
 
 MEMBER_FIELDS = {"id", "user", "name", "kind", "seat", "status"}
 MISSING = 999_999
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the pool of twelve experts
+    and three opened tenders with four qualified bids each, "opened" without a panel,
+    "declaring" with a drawn panel nobody has declared on yet, "scoring" with every member
+    declared."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        for name in ("opened", "declaring", "scoring"):
+            shared.opened[name] = build_opened(clock)
+        official = persona("official", Role.OFFICIAL)
+        shared.panels["declaring"] = form_panel(shared.opened["declaring"].tender, official)
+        shared.panels["scoring"] = declare_all(
+            form_panel(shared.opened["scoring"].tender, official)
+        )
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db) -> list[User]:
+    """The shared pool, re-read for this test."""
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The opened tender without a panel; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("opened")
+
+
+@pytest.fixture
+def declaring(_built, db, clock) -> Evaluated:
+    """The tender whose panel of five was drawn from the pool, nobody declared."""
+    clock.set(_built.built_until)
+    return _built.evaluated("declaring")
+
+
+@pytest.fixture
+def scoring(_built, db, clock) -> Evaluated:
+    """The tender whose panel members have all declared: scoring started."""
+    clock.set(_built.built_until)
+    return _built.evaluated("scoring")
 
 
 def panel_url(tender) -> str:
@@ -71,9 +129,9 @@ def test_an_official_draws_the_panel_and_gets_the_contract_shape(opened, officia
     assert [row["counts"] for row in body["progress"]] == [{"assigned": 4}] * 5
     opened.tender.refresh_from_db()
     assert opened.tender.status == TenderStatus.EVALUATING
-    (formed,) = events(AuditAction.PANEL_FORMED)
+    (formed,) = opened.events(AuditAction.PANEL_FORMED)
     assert formed.actor_id == official.pk
-    (drawn,) = events(AuditAction.PANEL_DRAWN)
+    (drawn,) = opened.events(AuditAction.PANEL_DRAWN)
     assert drawn.details["seed"] == draw.seed
 
 
@@ -92,8 +150,8 @@ def test_named_experts_sit_on_the_panel_with_the_chosen_chair(opened, official, 
     # Nobody was drawn: no seed, no draw.
     assert body["seed"] is None
     assert body["draws"] == []
-    assert events(AuditAction.PANEL_DRAWN) == []
-    assert len(events(AuditAction.PANEL_FORMED)) == 1
+    assert opened.events(AuditAction.PANEL_DRAWN) == []
+    assert len(opened.events(AuditAction.PANEL_FORMED)) == 1
 
 
 def test_the_draw_records_who_was_excluded_and_only_the_office_and_auditors_see_it(
@@ -150,8 +208,8 @@ def test_bad_panel_input_names_the_field_and_saves_nothing(opened, official, poo
     response = post(api(official), panel_url(opened.tender), data)
 
     assert is_error(response, 400, field), response.content
-    assert not Panel.objects.exists()
-    assert events(AuditAction.PANEL_FORMED) == []
+    assert not Panel.objects.filter(tender=opened.tender).exists()
+    assert opened.events(AuditAction.PANEL_FORMED) == []
     opened.tender.refresh_from_db()
     assert opened.tender.status == TenderStatus.OPENED
 
@@ -169,7 +227,7 @@ def test_a_named_member_in_conflict_is_refused_under_members(opened, official, p
 
     assert is_error(response, 400, "members")
     assert opened.bidders[1].organization.name in response.json()["fields"]["members"][0]
-    assert not Panel.objects.exists()
+    assert not Panel.objects.filter(tender=opened.tender).exists()
 
 
 @pytest.mark.parametrize("persona", ["assessor", "auditor", "registry_admin", "outsider"])
@@ -177,28 +235,28 @@ def test_only_officials_form_a_panel(request, opened, pool, persona):
     response = post(api(request.getfixturevalue(persona)), panel_url(opened.tender), {"draw": 5})
 
     assert is_error(response, 403)
-    assert not Panel.objects.exists()
+    assert not Panel.objects.filter(tender=opened.tender).exists()
 
 
 def test_a_bidder_cannot_form_the_panel(opened, pool):
     response = post(api(opened.bidders[0].admin), panel_url(opened.tender), {"draw": 5})
 
     assert is_error(response, 403)
-    assert not Panel.objects.exists()
+    assert not Panel.objects.filter(tender=opened.tender).exists()
 
 
 def test_forming_a_panel_needs_a_signed_in_caller(opened, pool):
     response = post(anonymous(), panel_url(opened.tender), {"draw": 5})
 
     assert is_error(response, 401)
-    assert not Panel.objects.exists()
+    assert not Panel.objects.filter(tender=opened.tender).exists()
 
 
-def test_a_second_panel_is_refused(panel, opened, official):
-    response = post(api(official), panel_url(opened.tender), {"draw": 5})
+def test_a_second_panel_is_refused(declaring, official):
+    response = post(api(official), panel_url(declaring.tender), {"draw": 5})
 
     assert is_error(response, 400)
-    assert Panel.objects.count() == 1
+    assert Panel.objects.filter(tender=declaring.tender).count() == 1
 
 
 def test_no_panel_before_the_opening(make_tender, official, pool):
@@ -207,7 +265,7 @@ def test_no_panel_before_the_opening(make_tender, official, pool):
     response = post(api(official), panel_url(tender), {"draw": 5})
 
     assert is_error(response, 400)
-    assert not Panel.objects.exists()
+    assert not Panel.objects.filter(tender=tender).exists()
 
 
 @pytest.mark.parametrize("method", [put, patch])
@@ -218,22 +276,22 @@ def test_the_panel_is_not_changed_in_place(opened, official, pool, method):
     assert set(response.json()) == ERROR_KEYS
 
 
-def test_the_panel_is_not_deleted(panel, opened, official):
-    assert delete(api(official), panel_url(opened.tender)).status_code == 405
-    assert Panel.objects.count() == 1
+def test_the_panel_is_not_deleted(declaring, official):
+    assert delete(api(official), panel_url(declaring.tender)).status_code == 405
+    assert Panel.objects.filter(tender=declaring.tender).count() == 1
 
 
 # --- Reading the panel -------------------------------------------------------------------------
 
 
-def test_someone_elses_panel_is_a_404_like_a_missing_tender(panel, opened, pool, org_admin):
-    seated = {m.user_id for m in panel.members.all()}
+def test_someone_elses_panel_is_a_404_like_a_missing_tender(declaring, pool, org_admin):
+    seated = {m.user_id for m in declaring.panel.members.all()}
     stranger = next(user for user in pool if user.pk not in seated)
     missing = api(stranger).get(panel_url(MISSING))
     assert missing.status_code == 404
 
-    for user in (stranger, org_admin, opened.bidders[0].admin):
-        response = api(user).get(panel_url(opened.tender))
+    for user in (stranger, org_admin, declaring.bidders[0].admin):
+        response = api(user).get(panel_url(declaring.tender))
         assert response.status_code == 404
         assert response.json() == missing.json()
 
@@ -242,18 +300,18 @@ def test_a_tender_without_a_panel_has_none_to_read(opened, official):
     assert is_error(api(official).get(panel_url(opened.tender)), 404)
 
 
-def test_reading_the_panel_needs_a_signed_in_caller(panel, opened):
-    assert is_error(anonymous().get(panel_url(opened.tender)), 401)
+def test_reading_the_panel_needs_a_signed_in_caller(declaring):
+    assert is_error(anonymous().get(panel_url(declaring.tender)), 401)
 
 
 # --- Declarations ------------------------------------------------------------------------------
 
 
-def test_a_member_declares_no_conflict_and_the_last_declaration_starts_scoring(panel, opened):
-    first, *others, last = active_members(panel)
+def test_a_member_declares_no_conflict_and_the_last_declaration_starts_scoring(declaring):
+    first, *others, last = declaring.members
 
     response = post(
-        api(first.user), declaration_url(opened.tender), {"conflict": False, "statement": "无"}
+        api(first.user), declaration_url(declaring.tender), {"conflict": False, "statement": "无"}
     )
 
     assert response.status_code == 200, response.content
@@ -261,23 +319,23 @@ def test_a_member_declares_no_conflict_and_the_last_declaration_starts_scoring(p
     assert body["status"] == "declared"
     assert body["replacement"] is None
     assert body["panel_status"] == "declaring"
-    (declared,) = events(AuditAction.PANEL_DECLARED)
+    (declared,) = declaring.events(AuditAction.PANEL_DECLARED)
     assert declared.actor_id == first.user_id
     assert declared.details["statement"] == "无"
 
     for member in others:
-        post(api(member.user), declaration_url(opened.tender), {"conflict": False})
-    response = post(api(last.user), declaration_url(opened.tender), {"conflict": False})
+        post(api(member.user), declaration_url(declaring.tender), {"conflict": False})
+    response = post(api(last.user), declaration_url(declaring.tender), {"conflict": False})
     assert response.json()["panel_status"] == "scoring"
-    assert len(events(AuditAction.PANEL_SCORING_STARTED)) == 1
+    assert len(declaring.events(AuditAction.PANEL_SCORING_STARTED)) == 1
 
 
-def test_a_member_who_declares_a_conflict_is_replaced_by_a_new_draw(panel, opened):
-    leaving = active_members(panel)[1]
+def test_a_member_who_declares_a_conflict_is_replaced_by_a_new_draw(declaring):
+    leaving = declaring.members[1]
 
     response = post(
         api(leaving.user),
-        declaration_url(opened.tender),
+        declaration_url(declaring.tender),
         {"conflict": True, "statement": "本人配偶在投标机构任职。"},
     )
 
@@ -285,17 +343,17 @@ def test_a_member_who_declares_a_conflict_is_replaced_by_a_new_draw(panel, opene
     body = response.json()
     assert body["status"] == "replaced"
     assert body["conflict"] is True
-    newcomer = PanelMember.objects.get(panel=panel, seat=leaving.seat, status="assigned")
+    newcomer = PanelMember.objects.get(panel=declaring.panel, seat=leaving.seat, status="assigned")
     assert body["replacement"] == {
         "id": newcomer.pk,
         "seat": leaving.seat,
         "kind": "expert",
         "status": "assigned",
     }
-    (event,) = events(AuditAction.PANEL_CONFLICT_DECLARED)
+    (event,) = declaring.events(AuditAction.PANEL_CONFLICT_DECLARED)
     assert event.details["replacement"]["user"] == newcomer.user_id
     # The member has left: the panel is no longer theirs to read.
-    assert api(leaving.user).get(panel_url(opened.tender)).status_code == 404
+    assert api(leaving.user).get(panel_url(declaring.tender)).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -307,79 +365,79 @@ def test_a_member_who_declares_a_conflict_is_replaced_by_a_new_draw(panel, opene
         ({"conflict": False, "signed": True}, "signed"),
     ],
 )
-def test_a_bad_declaration_names_the_field_and_changes_nothing(panel, opened, data, field):
-    member = active_members(panel)[0]
+def test_a_bad_declaration_names_the_field_and_changes_nothing(declaring, data, field):
+    member = declaring.members[0]
 
-    response = post(api(member.user), declaration_url(opened.tender), data)
+    response = post(api(member.user), declaration_url(declaring.tender), data)
 
     assert is_error(response, 400, field), response.content
     member.refresh_from_db()
     assert member.status == MemberStatus.ASSIGNED
-    assert events(AuditAction.PANEL_DECLARED) == []
-    assert events(AuditAction.PANEL_CONFLICT_DECLARED) == []
+    assert declaring.events(AuditAction.PANEL_DECLARED) == []
+    assert declaring.events(AuditAction.PANEL_CONFLICT_DECLARED) == []
 
 
 @pytest.mark.parametrize("persona", ["auditor", "registry_admin", "outsider"])
-def test_only_panel_members_declare(request, panel, opened, persona):
+def test_only_panel_members_declare(request, declaring, persona):
     response = post(
-        api(request.getfixturevalue(persona)), declaration_url(opened.tender), {"conflict": False}
+        api(request.getfixturevalue(persona)),
+        declaration_url(declaring.tender),
+        {"conflict": False},
     )
 
     assert is_error(response, 403)
-    assert events(AuditAction.PANEL_DECLARED) == []
+    assert declaring.events(AuditAction.PANEL_DECLARED) == []
 
 
-def test_an_assessor_off_the_panel_declares_nothing_a_404_like_a_missing_tender(
-    panel, opened, pool
-):
-    seated = {m.user_id for m in panel.members.all()}
+def test_an_assessor_off_the_panel_declares_nothing_a_404_like_a_missing_tender(declaring, pool):
+    seated = {m.user_id for m in declaring.panel.members.all()}
     stranger = next(user for user in pool if user.pk not in seated)
     client = api(stranger)
 
-    response = post(client, declaration_url(opened.tender), {"conflict": False})
+    response = post(client, declaration_url(declaring.tender), {"conflict": False})
     missing = post(client, declaration_url(MISSING), {"conflict": False})
 
     assert response.status_code == missing.status_code == 404
     assert response.json() == missing.json()
-    assert events(AuditAction.PANEL_DECLARED) == []
+    assert declaring.events(AuditAction.PANEL_DECLARED) == []
 
 
-def test_a_member_declares_once(panel, opened):
-    member = active_members(panel)[0]
+def test_a_member_declares_once(declaring):
+    member = declaring.members[0]
     client = api(member.user)
-    post(client, declaration_url(opened.tender), {"conflict": False})
+    post(client, declaration_url(declaring.tender), {"conflict": False})
 
-    again = post(client, declaration_url(opened.tender), {"conflict": True, "statement": "改了"})
+    again = post(client, declaration_url(declaring.tender), {"conflict": True, "statement": "改了"})
 
     assert is_error(again, 403)
-    assert len(events(AuditAction.PANEL_DECLARED)) == 1
-    assert events(AuditAction.PANEL_CONFLICT_DECLARED) == []
+    assert len(declaring.events(AuditAction.PANEL_DECLARED)) == 1
+    assert declaring.events(AuditAction.PANEL_CONFLICT_DECLARED) == []
 
 
-def test_declaring_needs_a_signed_in_caller_and_a_post(panel, opened):
-    member = active_members(panel)[0]
-    assert is_error(post(anonymous(), declaration_url(opened.tender), {"conflict": False}), 401)
-    assert api(member.user).get(declaration_url(opened.tender)).status_code == 405
+def test_declaring_needs_a_signed_in_caller_and_a_post(declaring):
+    member = declaring.members[0]
+    assert is_error(post(anonymous(), declaration_url(declaring.tender), {"conflict": False}), 401)
+    assert api(member.user).get(declaration_url(declaring.tender)).status_code == 405
 
 
 # --- Bids for the panel ------------------------------------------------------------------------
 
 
-def test_a_member_reads_the_bids_only_after_declaring(panel, opened):
-    member = active_members(panel)[0]
+def test_a_member_reads_the_bids_only_after_declaring(declaring):
+    member = declaring.members[0]
     client = api(member.user)
-    before = client.get(bids_url(opened.tender))
+    before = client.get(bids_url(declaring.tender))
     missing = client.get(bids_url(MISSING))
     assert before.status_code == missing.status_code == 404
     assert before.json() == missing.json()
 
-    post(client, declaration_url(opened.tender), {"conflict": False})
-    response = client.get(bids_url(opened.tender))
+    post(client, declaration_url(declaring.tender), {"conflict": False})
+    response = client.get(bids_url(declaring.tender))
 
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["count"] == 4
-    assert {row["id"] for row in body["results"]} == {str(bid.pk) for bid in opened.bids}
+    assert {row["id"] for row in body["results"]} == {str(bid.pk) for bid in declaring.bids}
     assert {row["price"] for row in body["results"]} == {
         "480000.00",
         "450000.00",
@@ -389,19 +447,17 @@ def test_a_member_reads_the_bids_only_after_declaring(panel, opened):
     assert all(row["sealed"] is False for row in body["results"])
 
 
-def test_the_office_reads_the_bids_under_evaluation_and_others_do_not(
-    scoring_panel, opened, official, org_admin
-):
-    assert api(official).get(bids_url(opened.tender)).json()["count"] == 4
-    assert is_error(api(org_admin).get(bids_url(opened.tender)), 404)
+def test_the_office_reads_the_bids_under_evaluation_and_others_do_not(scoring, official, org_admin):
+    assert api(official).get(bids_url(scoring.tender)).json()["count"] == 4
+    assert is_error(api(org_admin).get(bids_url(scoring.tender)), 404)
     # A bidder reads its own bid on its own page, never the others through the panel.
-    assert is_error(api(opened.bidders[0].admin).get(bids_url(opened.tender)), 404)
-    assert is_error(anonymous().get(bids_url(opened.tender)), 401)
-    assert post(api(official), bids_url(opened.tender), {}).status_code == 405
+    assert is_error(api(scoring.bidders[0].admin).get(bids_url(scoring.tender)), 404)
+    assert is_error(anonymous().get(bids_url(scoring.tender)), 401)
+    assert post(api(official), bids_url(scoring.tender), {}).status_code == 405
 
 
-def test_a_declared_panel_lists_its_members_as_declared(scoring_panel, opened, official):
-    body = api(official).get(panel_url(opened.tender)).json()
+def test_a_declared_panel_lists_its_members_as_declared(scoring, official):
+    body = api(official).get(panel_url(scoring.tender)).json()
 
     assert body["status"] == PanelStatus.SCORING
     assert {line["status"] for line in body["members"]} == {"declared"}
