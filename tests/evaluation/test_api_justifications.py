@@ -4,17 +4,26 @@ panel's chair decides."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evaluation.models import JustificationStatus, PriceJustification
-from marketplace.models import AuditAction
+from marketplace.models import AuditAction, Role, User
 from tenders.models import BidStatus
-from tests.evaluation.conftest import active_members, declare_all, form_panel, open_tender
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import active_members, declare_all, form_panel
 from tests.evaluation.test_api_support import (
+    BUILT_AT,
     PDF,
+    Evaluated,
+    Shared,
     anonymous,
     api,
+    build_opened,
+    build_personas,
+    build_pool,
     events,
     is_error,
     post,
@@ -32,27 +41,48 @@ def url(target: PriceJustification | int, action: str = "") -> str:
     return f"{LIST}{pk}/" + (f"{action}/" if action else "")
 
 
-@pytest.fixture
-def low(make_tender, clock, official, second_official, pool):
-    """An opened tender whose fourth bid (300000) is below 80% of the others' mean."""
-    return open_tender(
-        make_tender=make_tender,
-        clock=clock,
-        official=official,
-        second_official=second_official,
-        prices=LOW_PRICES,
-    )
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the pool of twelve experts
+    and an opened tender whose fourth bid (300000) is below 80% of the others' mean, its
+    panel formed (the low price flagged, its justification requested) and every member
+    declared."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        shared.opened["low"] = build_opened(clock, prices=LOW_PRICES)
+        official = persona("official", Role.OFFICIAL)
+        shared.panels["low"] = declare_all(form_panel(shared.opened["low"].tender, official))
+        yield shared.done(clock)
 
 
 @pytest.fixture
-def low_panel(low, official):
+def pool(_built, db) -> list[User]:
+    """The shared pool, re-read for this test."""
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def low(_built, db, clock) -> Evaluated:
+    """The tender with the low price, re-read; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("low")
+
+
+@pytest.fixture
+def low_panel(low):
     """The panel formed (the low price flagged) and every member declared: scoring."""
-    return declare_all(form_panel(low.tender, official))
+    return low.panel
 
 
 @pytest.fixture
-def justification(low_panel) -> PriceJustification:
-    return PriceJustification.objects.get()
+def justification(low) -> PriceJustification:
+    return PriceJustification.objects.get(bid__tender=low.tender)
 
 
 @pytest.fixture
