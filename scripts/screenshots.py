@@ -83,7 +83,40 @@ def main() -> None:
                 page.goto(f"{BASE}/registry/")
                 shoot(page, "registry-home")
             page.click("form.inline-form button")  # sign out
+        # Evaluation and award: the official's ranking and panel pages, the award notice.
+        sign_in(page, "official")
+        page.goto(f"{BASE}/tenders/?status=evaluating")
+        for href in page.eval_on_selector_all(
+            "table tbody tr a[href^='/tenders/']", "links => links.map(a => a.getAttribute('href'))"
+        ):
+            page.goto(f"{BASE}{href}")
+            ranking = page.query_selector("a[href$='/ranking/']")
+            if ranking:
+                ranking.click()
+                page.wait_for_load_state("networkidle")
+                shoot(page, "ranking")
+                page.goto(page.url.replace("/ranking/", "/panel/"))
+                shoot(page, "panel")
+                break
+        page.goto(f"{BASE}/tenders/?status=awarded")
+        page.click("table tbody tr:first-child a")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "award-notice")
+        page.click("form.inline-form button")
         sign_in(page, "assessor")
+        page.goto(f"{BASE}/evaluation/assignments/")
+        shoot(page, "assessor-assignments")
+        sheet = page.query_selector("a[href*='/evaluation/sheets/']")
+        if sheet is None:
+            seat = page.query_selector("a[href*='/sheets/']")
+            if seat:
+                seat.click()
+                page.wait_for_load_state("networkidle")
+                sheet = page.query_selector("a[href*='/evaluation/sheets/']")
+        if sheet:
+            sheet.click()
+            page.wait_for_load_state("networkidle")
+            shoot(page, "score-sheet")
         page.goto(f"{BASE}/grades/")
         page.click("table tbody tr:first-child a")
         page.wait_for_load_state("networkidle")

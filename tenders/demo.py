@@ -28,11 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
+from evaluation.models import SchemeTemplate
 from marketplace.models import Role, User
 from orgs_registry.models import Employment, Organization, ServiceCategory
 from tenders import rules, services
@@ -767,10 +769,10 @@ def _tender_seed(plan: DemoTender, context: _Context) -> Tender:
         budget=Decimal(plan.budget),
         bid_deadline=bid_deadline,
         question_deadline=question_deadline,
-        criteria=[
-            {"code": code, "name": name, "kind": kind, "points": points}
-            for code, name, kind, points in plan.scheme
-        ],
+        criteria=[_criterion(code, name, kind, points) for code, name, kind, points in plan.scheme],
+        scheme_template=SchemeTemplate.objects.filter(
+            category=context.categories[plan.category], is_active=True
+        ).first(),
         service_start=start,
         service_end=end,
         communities=[context.communities[code] for code in plan.communities],
@@ -1025,6 +1027,26 @@ def _reviews_seed(tender: Tender, *, plan: DemoTender, context: _Context) -> Non
 
 def _pdf_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+# What each score range of a subjective criterion means (the bands members score against).
+BAND_TEXTS = (
+    "内容缺项较多，或与采购需求明显不符",
+    "基本满足需求，部分内容不够具体或缺少量化指标",
+    "完整、具体、针对性强，目标可衡量、措施可落实",
+)
+
+
+def _criterion(code: str, name: str, kind: str, points: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"code": code, "name": name, "kind": kind, "points": points}
+    if kind == "subjective":
+        mid, top = Decimal(points) / 2, Decimal(points) * 4 / 5
+        row["bands"] = [
+            {"low": "0", "high": f"{mid - Decimal('0.01'):.2f}", "text": BAND_TEXTS[0]},
+            {"low": f"{mid:.2f}", "high": f"{top - Decimal('0.01'):.2f}", "text": BAND_TEXTS[1]},
+            {"low": f"{top:.2f}", "high": f"{Decimal(points):.2f}", "text": BAND_TEXTS[2]},
+        ]
+    return row
 
 
 def demo_pdf(*lines: str) -> bytes:
