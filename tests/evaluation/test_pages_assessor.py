@@ -1,9 +1,16 @@
 """The assessor's pages: my assessments, the declaration, the score sheets and the deviation
 flags; who may open them, what they save, and independence (DESIGN 4.4): nobody reads
-another member's scores before every sheet is submitted, nor any bid before declaring."""
+another member's scores before every sheet is submitted, nor any bid before declaring.
+
+The module builds its two tenders once (each test rolls back to them): "declaring", whose
+panel of five was drawn from the elderly-care pool and has not declared yet, and
+"flagged", a child-and-youth tender with a pool of its own (no expert sits on both panels)
+whose every sheet is submitted and whose fifth seat's score on bid A is flagged.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,6 +21,7 @@ from evaluation.models import (
     DeviationFlag,
     DeviationStatus,
     MemberStatus,
+    Panel,
     PanelMember,
     Score,
     ScoreSheet,
@@ -21,9 +29,28 @@ from evaluation.models import (
 )
 from evaluation.services.panels import panel_declare
 from evaluation.services.sheets import scoresheet_save
-from marketplace.models import AuditAction, AuditEvent
-from tests.evaluation.conftest import active_members
-from tests.evaluation.test_pages_support import chinese_outside_data, english, text_of
+from marketplace.models import AuditAction, Role, User
+from orgs_registry.models import ServiceCategory
+from tenders.models import Tender
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import (
+    POOL_SIZE,
+    active_members,
+    declare_all,
+    form_panel,
+    make_assessor,
+)
+from tests.evaluation.test_pages_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+    chinese_outside_data,
+    english,
+    text_of,
+)
 from tests.evaluation.test_sheets_support import score_everything, sheet, with_bid_a
 
 REASON = "方案细致，措施可行。"
@@ -36,8 +63,58 @@ def client_of(client_for, user) -> Client:
     return english(client_for(user))
 
 
-def events(action: str) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
+def scores_on(tender: Tender) -> int:
+    """The scores saved on the sheets of ``tender``."""
+    return Score.objects.filter(sheet__bid__tender=tender).count()
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the "declaring" and
+    "flagged" tenders (see the module's docstring)."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        shared = Shared(pool=build_pool())
+        shared.opened["declaring"] = build_opened(clock)
+        shared.panels["declaring"] = form_panel(shared.opened["declaring"].tender, official)
+
+        youth = ServiceCategory.objects.get(code="child_youth")
+        for i in range(POOL_SIZE):
+            make_assessor(f"youth{i:02d}", agency=f"青少年第{i}评估所", categories=[youth])
+        flagged = build_opened(clock, category=youth)
+        panel = declare_all(form_panel(flagged.tender, official))
+        members = score_everything(panel, flagged.bids, with_bid_a(["41", "44", "40", "45", "10"]))
+        flag = DeviationFlag.objects.get()
+        assert flag.sheet.member == members[4]
+        shared.opened["flagged"] = flagged
+        shared.panels["flagged"] = Panel.objects.get(pk=panel.pk)
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db) -> list[User]:
+    """The shared elderly-care pool, re-read for this test."""
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The "declaring" tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("declaring")
+
+
+@pytest.fixture
+def panel(opened) -> Panel:
+    """The opened tender's panel: five members drawn from the pool, nobody declared."""
+    assert opened.panel is not None
+    return opened.panel
 
 
 @pytest.fixture
@@ -150,7 +227,7 @@ def test_the_office_may_not_declare_for_a_member(client_for, member, request, pe
     assert member.status == MemberStatus.ASSIGNED
 
 
-def test_no_conflict_signs_the_declaration_and_opens_the_sheets(client_for, member):
+def test_no_conflict_signs_the_declaration_and_opens_the_sheets(client_for, member, opened):
     client = client_of(client_for, member.user)
     response = client.post(
         reverse("evaluation:declaration", args=[member.pk]),
@@ -161,14 +238,14 @@ def test_no_conflict_signs_the_declaration_and_opens_the_sheets(client_for, memb
     member.refresh_from_db()
     assert member.status == MemberStatus.DECLARED
     assert member.statement == "与各投标人无利害关系。"
-    (event,) = events(AuditAction.PANEL_DECLARED)
+    (event,) = opened.events(AuditAction.PANEL_DECLARED)
     assert event.actor == member.user
     assert set(ScoreSheet.objects.filter(member=member).values_list("status", flat=True)) == {
         SheetStatus.DECLARED
     }
 
 
-def test_a_conflict_without_a_statement_is_refused_on_the_field(client_for, member):
+def test_a_conflict_without_a_statement_is_refused_on_the_field(client_for, member, opened):
     client = client_of(client_for, member.user)
     response = client.post(
         reverse("evaluation:declaration", args=[member.pk]), {"decision": "conflict"}
@@ -178,7 +255,7 @@ def test_a_conflict_without_a_statement_is_refused_on_the_field(client_for, memb
     assert 'id="id_statement_error"' in html
     member.refresh_from_db()
     assert member.status == MemberStatus.ASSIGNED
-    assert events(AuditAction.PANEL_CONFLICT_DECLARED) == []
+    assert opened.events(AuditAction.PANEL_CONFLICT_DECLARED) == []
 
 
 def test_a_declared_conflict_replaces_the_member(client_for, member, panel):
@@ -292,7 +369,7 @@ def test_saving_a_draft_keeps_the_scores_with_their_reasons(client_for, declared
     assert own.status == SheetStatus.DRAFT
     score = Score.objects.get(sheet=own)
     assert (score.score, score.reason) == (Decimal("41.50"), REASON)
-    (event,) = events(AuditAction.SCORESHEET_SAVED)
+    (event,) = opened.events(AuditAction.SCORESHEET_SAVED)
     assert event.actor == declared.user
     html = text_of(client.get(url))
     assert 'value="41.5"' in html
@@ -323,7 +400,7 @@ def test_a_bad_score_is_shown_on_its_criterion_and_nothing_is_saved(
     assert Score.objects.filter(sheet=own).count() == 0
     own.refresh_from_db()
     assert own.status == SheetStatus.DECLARED
-    assert events(AuditAction.SCORESHEET_SAVED) == []
+    assert opened.events(AuditAction.SCORESHEET_SAVED) == []
 
 
 def test_submitting_an_incomplete_sheet_saves_nothing(client_for, declared, opened):
@@ -335,8 +412,8 @@ def test_submitting_an_incomplete_sheet_saves_nothing(client_for, declared, open
     assert "plan: the score is missing" in html
     own.refresh_from_db()
     assert own.status == SheetStatus.DECLARED
-    assert events(AuditAction.SCORESHEET_SAVED) == []
-    assert events(AuditAction.SCORESHEET_SUBMITTED) == []
+    assert opened.events(AuditAction.SCORESHEET_SAVED) == []
+    assert opened.events(AuditAction.SCORESHEET_SUBMITTED) == []
 
 
 def test_submit_saves_and_submits_the_sheet(client_for, declared, opened):
@@ -351,7 +428,7 @@ def test_submit_saves_and_submits_the_sheet(client_for, declared, opened):
     own.refresh_from_db()
     assert own.status == SheetStatus.SUBMITTED
     assert Score.objects.get(sheet=own).score == Decimal("42")
-    assert len(events(AuditAction.SCORESHEET_SUBMITTED)) == 1
+    assert len(opened.events(AuditAction.SCORESHEET_SUBMITTED)) == 1
     # Submitted: read only.
     html = text_of(client.get(reverse("evaluation:sheet", args=[own.pk])))
     assert 'name="score_plan"' not in html
@@ -369,7 +446,7 @@ def test_scores_wait_for_every_declaration_and_the_page_says_why(client_for, mem
     assert 'name="score_plan"' not in html
     response = client.post(url, {"action": "save", "score_plan": "40", "reason_plan": REASON})
     assert "The panel is not scoring now" in text_of(response)
-    assert Score.objects.count() == 0
+    assert scores_on(opened.tender) == 0
 
 
 def test_another_members_sheet_list_is_refused(client_for, scoring_panel, official):
@@ -388,7 +465,7 @@ def test_the_sheet_form_needs_the_csrf_token(declared, opened):
         {"action": "save", "score_plan": "40", "reason_plan": REASON},
     )
     assert response.status_code == 403
-    assert Score.objects.count() == 0
+    assert scores_on(opened.tender) == 0
 
 
 @pytest.mark.parametrize("persona", ["official", "auditor", "org_admin", "assessor"])
@@ -401,7 +478,7 @@ def test_nobody_else_reads_or_scores_a_sheet_before_every_sheet_is_in(
     assert client.get(url).status_code == 404
     response = client.post(url, {"action": "save", "score_plan": "1", "reason_plan": "x"})
     assert response.status_code == 404
-    assert Score.objects.count() == 0
+    assert scores_on(opened.tender) == 0
 
 
 # --- Independence ------------------------------------------------------------------------------
@@ -443,7 +520,7 @@ def test_no_page_shows_another_members_draft(client_for, scoring_panel, opened, 
 def test_the_office_sees_progress_but_no_score_before_every_sheet_is_in(
     client_for, opened, b_has_saved, request, persona
 ):
-    client = client_for(request.getfixturevalue(persona))
+    client = english(client_for(request.getfixturevalue(persona)))
     html = text_of(client.get(reverse("evaluation:panel", args=[opened.tender.pk])))
     assert "Progress" in html
     assert SECRET_REASON not in html
@@ -454,14 +531,16 @@ def test_the_office_sees_progress_but_no_score_before_every_sheet_is_in(
 
 
 @pytest.fixture
-def flagged(scoring_panel, opened):
+def flagged_tender(_built, db, clock) -> Evaluated:
+    """The "flagged" tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("flagged")
+
+
+@pytest.fixture
+def flagged(flagged_tender) -> DeviationFlag:
     """Every sheet submitted; seat 5 scored bid A 10 where the others gave 40-45: flagged."""
-    members = score_everything(
-        scoring_panel, opened.bids, with_bid_a(["41", "44", "40", "45", "10"])
-    )
-    flag = DeviationFlag.objects.get()
-    assert flag.sheet.member == members[4]
-    return flag
+    return DeviationFlag.objects.get(sheet__bid__tender=flagged_tender.tender)
 
 
 def test_the_flagged_sheet_offers_confirm_and_revise(client_for, flagged):
@@ -477,7 +556,7 @@ def test_the_flagged_sheet_offers_confirm_and_revise(client_for, flagged):
     assert "Answer the flags" in assessments
 
 
-def test_a_confirmation_needs_a_written_reason(client_for, flagged):
+def test_a_confirmation_needs_a_written_reason(client_for, flagged, flagged_tender):
     member = flagged.sheet.member
     response = client_of(client_for, member.user).post(
         reverse("evaluation:flag_confirm", args=[flagged.sheet.pk, flagged.pk]),
@@ -487,10 +566,10 @@ def test_a_confirmation_needs_a_written_reason(client_for, flagged):
     assert "Explain in writing why the score stands." in html
     flagged.refresh_from_db()
     assert flagged.status == DeviationStatus.OPEN
-    assert events(AuditAction.DEVIATION_CONFIRMED) == []
+    assert flagged_tender.events(AuditAction.DEVIATION_CONFIRMED) == []
 
 
-def test_a_confirmed_flag_locks_the_sheet(client_for, flagged):
+def test_a_confirmed_flag_locks_the_sheet(client_for, flagged, flagged_tender):
     member = flagged.sheet.member
     response = client_of(client_for, member.user).post(
         reverse("evaluation:flag_confirm", args=[flagged.sheet.pk, flagged.pk]),
@@ -500,7 +579,7 @@ def test_a_confirmed_flag_locks_the_sheet(client_for, flagged):
     flagged.refresh_from_db()
     assert flagged.status == DeviationStatus.CONFIRMED
     assert flagged.sheet.status == SheetStatus.LOCKED
-    assert len(events(AuditAction.DEVIATION_CONFIRMED)) == 1
+    assert len(flagged_tender.events(AuditAction.DEVIATION_CONFIRMED)) == 1
 
 
 def test_a_flag_answered_twice_says_why_on_the_page(client_for, flagged):
@@ -531,7 +610,7 @@ def test_a_revision_out_of_range_is_refused_on_the_field(client_for, flagged):
     assert Score.objects.get(sheet=flagged.sheet).score == Decimal("10")
 
 
-def test_a_revision_changes_the_score(client_for, flagged):
+def test_a_revision_changes_the_score(client_for, flagged, flagged_tender):
     member = flagged.sheet.member
     response = client_of(client_for, member.user).post(
         reverse("evaluation:flag_revise", args=[flagged.sheet.pk, flagged.pk]),
@@ -541,11 +620,11 @@ def test_a_revision_changes_the_score(client_for, flagged):
     flagged.refresh_from_db()
     assert flagged.status == DeviationStatus.REVISED
     assert Score.objects.get(sheet=flagged.sheet).score == Decimal("38")
-    assert len(events(AuditAction.DEVIATION_REVISED)) == 1
+    assert len(flagged_tender.events(AuditAction.DEVIATION_REVISED)) == 1
 
 
-def test_another_member_may_not_answer_a_flag(client_for, scoring_panel, flagged):
-    other = active_members(scoring_panel)[0]
+def test_another_member_may_not_answer_a_flag(client_for, flagged_tender, flagged):
+    other = flagged_tender.members[0]
     # Every sheet is in: the other member may read the sheet, not answer for its member.
     url = reverse("evaluation:flag_confirm", args=[flagged.sheet.pk, flagged.pk])
     response = client_for(other.user).post(url, {f"confirm-{flagged.pk}-note": "代为确认"})
@@ -554,9 +633,9 @@ def test_another_member_may_not_answer_a_flag(client_for, scoring_panel, flagged
     assert flagged.status == DeviationStatus.OPEN
 
 
-def test_a_flag_of_another_sheet_is_not_found(client_for, flagged, opened):
+def test_a_flag_of_another_sheet_is_not_found(client_for, flagged, flagged_tender):
     member = flagged.sheet.member
-    elsewhere = sheet(member, opened.bids[1])
+    elsewhere = sheet(member, flagged_tender.bids[1])
     url = reverse("evaluation:flag_confirm", args=[elsewhere.pk, flagged.pk])
     response = client_for(member.user).post(url, {f"confirm-{flagged.pk}-note": "理由"})
     assert response.status_code == 404

@@ -4,6 +4,11 @@ Pages are read in English (the cookie a language switch sets) so that the tests 
 that no Chinese is left outside the data: the data itself (names of organizations,
 criteria, people, tenders; proposals, statements, reasons) is Chinese in these fixtures
 and is taken out before the check.
+
+The page modules build their state once per module (``tests/conftest.py``: ``building``
+inside ``module_database``) with the shared-state helpers of the API modules, re-exported
+here: ``build_personas``, ``build_pool``, ``build_opened``, a ``Shared`` record and an
+``Evaluated`` tender re-read for each test.
 """
 
 from __future__ import annotations
@@ -24,9 +29,23 @@ from evaluation.models import (
 )
 from orgs_registry.models import Organization, Person
 from tenders.models import Bid, BidStaff, Tender, TenderCriterion
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 
 __all__ = [
+    "BUILT_AT",
     "CJK",
+    "Evaluated",
+    "Shared",
+    "build_opened",
+    "build_personas",
+    "build_pool",
     "chinese_outside_data",
     "english",
     "text_of",
@@ -69,14 +88,15 @@ def _data() -> list[str]:
     values += PriceJustification.objects.values_list("decision_note", flat=True)
     for criterion in TenderCriterion.objects.all():
         values += [str(band.get("text", "")) for band in criterion.bands or []]
-    # Longest first, so that a name inside a longer text is not removed before the text.
-    return sorted({v for v in values if v}, key=len, reverse=True)
+    return values
 
 
 def chinese_outside_data(html: str, extra: Iterable[str] = ()) -> list[str]:
     """The Chinese left in ``html`` once the stored data and ``extra`` are taken out."""
     html = LANGUAGE_MENU.sub("", html)
-    for value in [*_data(), *extra]:
+    # Longest first, so that a name inside a longer text (an exclusion's detail names the
+    # bidder) is not removed before the text.
+    for value in sorted({v for v in [*_data(), *extra] if v}, key=len, reverse=True):
         html = html.replace(value, "")
         # Texts are shown escaped and with line breaks kept.
         html = html.replace(value.replace("\n", "<br>"), "")
