@@ -1,9 +1,14 @@
 """The panel page: forming the panel (size, representatives, named experts, chair), then its
-members, draws with their seeds and exclusions, progress and open flags; who reads what."""
+members, draws with their seeds and exclusions, progress and open flags; who reads what.
+
+The module builds once (each test rolls back to it) the pool of twelve experts and the
+opened tender without a panel; panels are formed by the tests.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -12,9 +17,20 @@ from django.urls import reverse
 from evaluation.models import Panel, PanelDraw, PanelMember
 from evaluation.services import assessor_relation_add
 from evaluation.services import panels as panel_services
-from marketplace.models import AuditAction, AuditEvent
+from marketplace.models import AuditAction, AuditEvent, User
+from tests.conftest import building, module_database
 from tests.evaluation.conftest import active_members, declare_all, form_panel, open_tender
-from tests.evaluation.test_pages_support import chinese_outside_data, english, text_of
+from tests.evaluation.test_pages_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+    chinese_outside_data,
+    english,
+    text_of,
+)
 from tests.evaluation.test_sheets_support import score_everything, with_bid_a
 
 SEED = "0f" * 16
@@ -26,6 +42,35 @@ def panel_url(tender) -> str:
 
 def events(action: str) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the pool of twelve experts
+    and the opened tender with four qualified bids, no panel yet."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        shared.opened["opened"] = build_opened(clock)
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db) -> list[User]:
+    """The shared pool, re-read for this test."""
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The opened tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("opened")
 
 
 # --- Before the panel -----------------------------------------------------------------------------
