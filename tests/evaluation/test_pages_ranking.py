@@ -1,9 +1,15 @@
 """The ranking page: the frozen ranking, each member's scores, the corrections log, the bar
-chart (its numbers from a pure helper), and the chair's corrections; who reads what."""
+chart (its numbers from a pure helper), and the chair's corrections; who reads what.
+
+The module builds its ranked tender once (each test rolls back to it): the pool of twelve
+experts, the opened tender, its panel declared, every sheet scored (``PLAN``, ``GRADES``)
+and submitted, the ranking computed.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -13,6 +19,7 @@ from django.urls import reverse
 from evaluation.models import (
     CorrectionReason,
     ObjectiveScore,
+    PanelMember,
     Ranking,
     RankingCorrection,
     RankingRow,
@@ -22,9 +29,20 @@ from evaluation.models import (
 )
 from evaluation.selectors import RankingLine
 from evaluation.views import ranking_chart
-from marketplace.models import AuditAction, AuditEvent
-from tests.evaluation.conftest import active_members
-from tests.evaluation.test_pages_support import chinese_outside_data, english, text_of
+from marketplace.models import AuditAction, AuditEvent, Role, User
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import declare_all, form_panel
+from tests.evaluation.test_pages_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+    chinese_outside_data,
+    english,
+    text_of,
+)
 from tests.evaluation.test_sheets_support import score_everything, set_objective, sheet
 
 # Plan scores (out of 50) per bid A-D and seat, as in test_ranking: nothing flagged.
@@ -42,22 +60,50 @@ def ranking_url(tender) -> str:
     return reverse("evaluation:ranking", args=[tender.pk])
 
 
-@pytest.fixture
-def ranked(opened, scoring_panel):
-    for bid, grade in zip(opened.bids, GRADES, strict=True):
-        set_objective(bid, "grade", grade)
-    score_everything(scoring_panel, opened.bids, PLAN)
-    return opened
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the ranked tender."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        opened = build_opened(clock)
+        panel = declare_all(form_panel(opened.tender, persona("official", Role.OFFICIAL)))
+        for bid, grade in zip(opened.bids, GRADES, strict=True):
+            set_objective(bid, "grade", grade)
+        score_everything(panel, opened.bids, PLAN)
+        assert Ranking.objects.filter(tender=opened.tender).exists()
+        shared.opened["ranked"] = opened
+        shared.panels["ranked"] = panel
+        yield shared.done(clock)
 
 
 @pytest.fixture
-def chair(scoring_panel):
-    return next(m for m in active_members(scoring_panel) if m.user_id == scoring_panel.chair_id)
+def pool(_built, db) -> list[User]:
+    """The shared pool, re-read for this test."""
+    return _built.fresh_pool()
 
 
 @pytest.fixture
-def not_chair(scoring_panel):
-    return next(m for m in active_members(scoring_panel) if m.user_id != scoring_panel.chair_id)
+def ranked(_built, db, clock) -> Evaluated:
+    """The ranked tender re-read for this test (its panel's active members in
+    ``members``); the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("ranked")
+
+
+@pytest.fixture
+def chair(ranked) -> PanelMember:
+    return next(m for m in ranked.members if m.user_id == ranked.panel.chair_id)
+
+
+@pytest.fixture
+def not_chair(ranked) -> PanelMember:
+    return next(m for m in ranked.members if m.user_id != ranked.panel.chair_id)
 
 
 # --- Reading -----------------------------------------------------------------------------------
@@ -82,12 +128,10 @@ def test_the_office_reads_the_ranking_scores_and_chart(client_for, ranked, reque
     assert 'name="explanation"' not in html
 
 
-def test_a_panel_member_reads_every_members_scores_after_the_ranking(
-    client_for, ranked, scoring_panel
-):
-    member = active_members(scoring_panel)[1]
+def test_a_panel_member_reads_every_members_scores_after_the_ranking(client_for, ranked):
+    member = ranked.members[1]
     html = text_of(english(client_for(member.user)).get(ranking_url(ranked.tender)))
-    for other in active_members(scoring_panel):
+    for other in ranked.members:
         assert other.user.get_full_name() in html
     assert "39.5" in html
 
@@ -104,6 +148,8 @@ def test_a_bidder_finds_no_ranking_before_the_award(client_for, ranked):
 
 
 def test_there_is_no_ranking_page_before_the_ranking(client_for, scoring_panel, opened, official):
+    # A tender of its own (the fixtures of tests/evaluation/conftest.py on the shared pool).
+    assert not Ranking.objects.filter(tender=opened.tender).exists()
     assert client_for(official).get(ranking_url(opened.tender)).status_code == 404
 
 
@@ -220,8 +266,8 @@ def reopen_data(sheet_pk, reason="arithmetic_error", explanation=EXPLANATION):
     }
 
 
-def test_the_chair_reopens_a_sheet_with_a_reason(client_for, ranked, chair, scoring_panel):
-    target = sheet(active_members(scoring_panel)[4], ranked.bids[0])
+def test_the_chair_reopens_a_sheet_with_a_reason(client_for, ranked, chair):
+    target = sheet(ranked.members[4], ranked.bids[0])
     client = english(client_for(chair.user))
     response = client.post(
         reverse("evaluation:ranking_reopen", args=[ranked.tender.pk]), reopen_data(target.pk)
@@ -251,10 +297,8 @@ def test_the_chair_reopens_a_sheet_with_a_reason(client_for, ranked, chair, scor
         ),
     ],
 )
-def test_a_bad_reopening_is_refused_and_nothing_changes(
-    client_for, ranked, chair, scoring_panel, data, message
-):
-    target = sheet(active_members(scoring_panel)[4], ranked.bids[0])
+def test_a_bad_reopening_is_refused_and_nothing_changes(client_for, ranked, chair, data, message):
+    target = sheet(ranked.members[4], ranked.bids[0])
     response = english(client_for(chair.user)).post(
         reverse("evaluation:ranking_reopen", args=[ranked.tender.pk]),
         {**reopen_data(target.pk), **data},
@@ -265,8 +309,8 @@ def test_a_bad_reopening_is_refused_and_nothing_changes(
     assert not RankingCorrection.objects.exists()
 
 
-def test_only_the_chair_reopens_a_sheet(client_for, ranked, not_chair, official, scoring_panel):
-    target = sheet(active_members(scoring_panel)[4], ranked.bids[0])
+def test_only_the_chair_reopens_a_sheet(client_for, ranked, not_chair, official):
+    target = sheet(ranked.members[4], ranked.bids[0])
     url = reverse("evaluation:ranking_reopen", args=[ranked.tender.pk])
     assert client_for(not_chair.user).post(url, reopen_data(target.pk)).status_code == 403
     assert client_for(official).post(url, reopen_data(target.pk)).status_code == 403
@@ -277,8 +321,8 @@ def test_only_the_chair_reopens_a_sheet(client_for, ranked, not_chair, official,
     assert not RankingCorrection.objects.exists()
 
 
-def test_reopening_needs_the_csrf_token(ranked, chair, scoring_panel):
-    target = sheet(active_members(scoring_panel)[4], ranked.bids[0])
+def test_reopening_needs_the_csrf_token(ranked, chair):
+    target = sheet(ranked.members[4], ranked.bids[0])
     client = Client(enforce_csrf_checks=True)
     client.force_login(chair.user)
     url = reverse("evaluation:ranking_reopen", args=[ranked.tender.pk])
@@ -322,10 +366,8 @@ def test_an_objective_score_out_of_range_is_refused_on_the_field(client_for, ran
     assert not RankingCorrection.objects.exists()
 
 
-def test_the_corrected_sheet_shows_the_chairs_note_to_its_member(
-    client_for, ranked, chair, scoring_panel
-):
-    member = active_members(scoring_panel)[4]
+def test_the_corrected_sheet_shows_the_chairs_note_to_its_member(client_for, ranked, chair):
+    member = ranked.members[4]
     target = sheet(member, ranked.bids[0])
     client_for(chair.user).post(
         reverse("evaluation:ranking_reopen", args=[ranked.tender.pk]), reopen_data(target.pk)
