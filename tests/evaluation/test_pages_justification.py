@@ -1,9 +1,15 @@
 """The price justification page (87号令 Art. 60): the bidder's administrator submits the
 written justification with a document, the chair decides, the office and auditors read;
-the document is served as a download only; the bidder's dashboard shows the request."""
+the document is served as a download only; the bidder's dashboard shows the request.
+
+The module builds once (each test rolls back to it) the pool of twelve experts and the
+opened tender with an abnormally low bid whose panel is formed: the justification is
+requested.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,10 +17,21 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from evaluation.models import JustificationStatus, PriceJustification
-from marketplace.models import AuditAction, AuditEvent
-from tests.evaluation.conftest import active_members, declare_all, form_panel, open_tender
-from tests.evaluation.test_pages_support import chinese_outside_data, english, text_of
+from evaluation.models import JustificationStatus, Panel, PriceJustification
+from marketplace.models import AuditAction, AuditEvent, Role, User
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import active_members, declare_all, form_panel
+from tests.evaluation.test_pages_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+    chinese_outside_data,
+    english,
+    text_of,
+)
 
 LOW_PRICES = ["480000", "450000", "470000", "300000"]
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -23,23 +40,43 @@ TEXT = "人员由志愿者补充，场地由社区免费提供。"
 NOTE = "成本构成合理，予以接受。"
 
 
-@pytest.fixture
-def low(make_tender, clock, official, second_official, pool):
-    """An opened tender whose fourth bid (300000) is below 80% of the others' mean."""
-    return open_tender(
-        make_tender=make_tender,
-        clock=clock,
-        official=official,
-        second_official=second_official,
-        prices=LOW_PRICES,
-    )
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the pool, and the opened
+    tender whose fourth bid (300000) is below 80% of the others' mean, with its panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        low = build_opened(clock, prices=LOW_PRICES)
+        shared.opened["low"] = low
+        shared.panels["low"] = form_panel(low.tender, persona("official", Role.OFFICIAL))
+        yield shared.done(clock)
 
 
 @pytest.fixture
-def requested(low, official):
+def pool(_built, db) -> list[User]:
+    """The shared pool, re-read for this test."""
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def low(_built, db, clock) -> Evaluated:
+    """The opened tender with the low bid, re-read for this test; the clock where the
+    build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("low")
+
+
+@pytest.fixture
+def requested(low) -> tuple[Panel, PriceJustification]:
     """The panel is formed: the fourth bidder is asked to justify its price."""
-    panel = form_panel(low.tender, official)
-    return panel, PriceJustification.objects.get()
+    assert low.panel is not None
+    return low.panel, PriceJustification.objects.get()
 
 
 @pytest.fixture
