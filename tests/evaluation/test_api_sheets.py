@@ -4,6 +4,7 @@ revised, the chair's corrections, objective score corrections and the frozen ran
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -17,12 +18,19 @@ from evaluation.models import (
     ScoreSheet,
     SheetStatus,
 )
-from marketplace.models import AuditAction
+from marketplace.models import AuditAction, Role, User
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import declare_all, form_panel, open_tender
 from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
     anonymous,
     api,
+    build_opened,
+    build_personas,
+    build_pool,
     delete,
-    events,
     is_error,
     patch,
     post,
@@ -54,6 +62,7 @@ ROW_FIELDS = {
 }
 # Bid A's plan scores with member 5 far below the others: mean 36, deviation 26 > 15.
 OUTLIER = ["41", "44", "40", "45", "10"]
+FLAGGED = with_bid_a(OUTLIER)
 
 
 def sheet_url(target: ScoreSheet | int, action: str = "") -> str:
@@ -74,23 +83,77 @@ def plan(score: str = "41", reason: str = REASON) -> dict:
     return {"scores": [{"criterion": "plan", "score": score, "reason": reason}]}
 
 
-@pytest.fixture
-def members(scoring_panel):
-    return active_members(scoring_panel)
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module (each test rolls back to it): the pool of twelve experts
+    and three opened tenders with four qualified bids each and a panel of five, every member
+    declared: "scoring" with nothing scored, "ranked" with every sheet submitted (nothing
+    flagged, the ranking frozen), "flagged" with every sheet submitted and member 5's plan
+    score on bid A flagged."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        official = persona("official", Role.OFFICIAL)
+        for name, plans in [("scoring", None), ("ranked", NORMAL), ("flagged", FLAGGED)]:
+            opened = shared.opened[name] = build_opened(clock)
+            panel = shared.panels[name] = declare_all(form_panel(opened.tender, official))
+            if plans:
+                score_everything(panel, opened.bids, plans)
+        yield shared.done(clock)
+
+
+def _fresh(shared: Shared, clock, name: str) -> Evaluated:
+    clock.set(shared.built_until)
+    return shared.evaluated(name)
 
 
 @pytest.fixture
-def ranked(opened, scoring_panel, members):
+def pool(_built, db) -> list[User]:
+    """The shared pool, re-read for this test."""
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The tender whose panel has declared, nothing scored; the clock where the build left
+    it."""
+    return _fresh(_built, clock, "scoring")
+
+
+@pytest.fixture
+def members(opened):
+    return opened.members
+
+
+@pytest.fixture
+def ranked(_built, db, clock) -> Evaluated:
     """Every sheet submitted; nothing flagged, every sheet locked, the ranking frozen."""
-    score_everything(scoring_panel, opened.bids, NORMAL)
-    return opened
+    return _fresh(_built, clock, "ranked")
 
 
 @pytest.fixture
-def flagged(opened, scoring_panel, members):
+def flagging(_built, db, clock) -> Evaluated:
     """Every sheet submitted; member 5's plan score on bid A is flagged."""
-    score_everything(scoring_panel, opened.bids, with_bid_a(OUTLIER))
-    return DeviationFlag.objects.get()
+    return _fresh(_built, clock, "flagged")
+
+
+@pytest.fixture
+def flagged(flagging) -> DeviationFlag:
+    return DeviationFlag.objects.get(sheet__bid__tender=flagging.tender)
+
+
+@pytest.fixture
+def undeclared(make_tender, clock, official, second_official, pool):
+    """Built for its one test: another opened tender with a drawn panel, nobody declared."""
+    other = open_tender(
+        make_tender=make_tender, clock=clock, official=official, second_official=second_official
+    )
+    return other, form_panel(other.tender, official)
 
 
 def chair_of(panel, members):
@@ -116,10 +179,12 @@ def test_a_member_lists_their_own_sheets_in_the_contract_shape(opened, members):
     assert {row["bid"] for row in body["results"]} == {str(bid.pk) for bid in opened.bids}
 
 
-def test_the_list_holds_only_the_callers_sheets_even_once_every_sheet_is_in(ranked, members):
-    body = api(members[1].user).get(SHEETS).json()
+def test_the_list_holds_only_the_callers_sheets_even_once_every_sheet_is_in(ranked):
+    caller = ranked.members[1].user
+    body = api(caller).get(SHEETS).json()
 
-    own = set(ScoreSheet.objects.filter(member=members[1]).values_list("pk", flat=True))
+    # The caller's sheets on every panel they sit on (the shared experts sit on several).
+    own = set(ScoreSheet.objects.filter(member__user=caller).values_list("pk", flat=True))
     assert {row["id"] for row in body["results"]} == own
 
 
@@ -129,9 +194,10 @@ def test_others_have_no_sheets_to_list(request, opened, members, persona):
     assert body["count"] == 0
 
 
-def test_an_undeclared_member_lists_no_sheet(opened, panel):
+def test_an_undeclared_member_lists_no_sheet(undeclared):
+    other, panel = undeclared
     member = active_members(panel)[0]
-    assert api(member.user).get(SHEETS, {"tender": opened.tender.pk}).json()["count"] == 0
+    assert api(member.user).get(SHEETS, {"tender": other.tender.pk}).json()["count"] == 0
 
 
 def test_a_malformed_tender_filter_is_named(members):
@@ -171,7 +237,7 @@ def test_a_member_saves_scores_with_put(opened, members):
     assert set(line) >= SCORE_FIELDS
     assert (line["criterion"], line["score"], line["reason"]) == ("plan", "41.50", REASON)
     assert Score.objects.get(sheet=target).score == Decimal("41.5")
-    (saved,) = events(AuditAction.SCORESHEET_SAVED)
+    (saved,) = opened.events(AuditAction.SCORESHEET_SAVED)
     assert saved.actor_id == members[0].user_id
     # The audit event names the criteria, never the scores (independence).
     assert "41.5" not in str(saved.details)
@@ -199,7 +265,7 @@ def test_bad_scores_are_named_under_scores_and_nothing_is_saved(opened, members,
     assert not Score.objects.filter(sheet=target).exists()
     target.refresh_from_db()
     assert target.status == SheetStatus.DECLARED
-    assert events(AuditAction.SCORESHEET_SAVED) == []
+    assert opened.events(AuditAction.SCORESHEET_SAVED) == []
 
 
 def test_a_bad_score_message_names_the_criterion(opened, members):
@@ -214,7 +280,7 @@ def test_an_unknown_field_is_refused(opened, members):
         {**plan(), "status": "locked"},
     )
     assert is_error(response, 400, "status")
-    assert not Score.objects.exists()
+    assert not Score.objects.filter(sheet__bid__tender=opened.tender).exists()
 
 
 def test_a_member_submits_a_complete_sheet(opened, members):
@@ -226,7 +292,7 @@ def test_a_member_submits_a_complete_sheet(opened, members):
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "submitted"
-    (submitted,) = events(AuditAction.SCORESHEET_SUBMITTED)
+    (submitted,) = opened.events(AuditAction.SCORESHEET_SUBMITTED)
     assert submitted.actor_id == members[0].user_id
 
 
@@ -238,7 +304,7 @@ def test_an_unscored_sheet_is_not_submitted(opened, members):
     assert is_error(response, 400)
     target.refresh_from_db()
     assert target.status == SheetStatus.DECLARED
-    assert events(AuditAction.SCORESHEET_SUBMITTED) == []
+    assert opened.events(AuditAction.SCORESHEET_SUBMITTED) == []
 
 
 def test_nobody_else_saves_or_submits_a_sheet_a_404_before_every_sheet_is_in(opened, members):
@@ -252,14 +318,14 @@ def test_nobody_else_saves_or_submits_a_sheet_a_404_before_every_sheet_is_in(ope
     ):
         assert is_error(response, 404)
     assert Score.objects.get(sheet=target).score == Decimal("40")
-    assert len(events(AuditAction.SCORESHEET_SAVED)) == 1
+    assert len(opened.events(AuditAction.SCORESHEET_SAVED)) == 1
 
 
 @pytest.mark.parametrize("persona", ["official", "auditor"])
 def test_after_every_sheet_is_in_the_office_reads_a_sheet_but_never_scores_it(
-    request, ranked, members, persona
+    request, ranked, persona
 ):
-    target = sheet(members[1], ranked.bids[0])
+    target = sheet(ranked.members[1], ranked.bids[0])
     client = api(request.getfixturevalue(persona))
 
     assert client.get(sheet_url(target)).status_code == 200
@@ -268,9 +334,9 @@ def test_after_every_sheet_is_in_the_office_reads_a_sheet_but_never_scores_it(
     assert Score.objects.get(sheet=target).score == Decimal(NORMAL[0][1])
 
 
-def test_after_every_sheet_is_in_another_member_reads_but_never_scores_it(ranked, members):
-    target = sheet(members[1], ranked.bids[0])
-    client = api(members[0].user)
+def test_after_every_sheet_is_in_another_member_reads_but_never_scores_it(ranked):
+    target = sheet(ranked.members[1], ranked.bids[0])
+    client = api(ranked.members[0].user)
 
     body = client.get(sheet_url(target)).json()
     assert body["scores"][0]["score"] == "44.00"
@@ -283,7 +349,7 @@ def test_sheets_need_a_signed_in_caller(opened, members):
     assert is_error(client.get(sheet_url(target)), 401)
     assert is_error(put(client, sheet_url(target), plan()), 401)
     assert is_error(post(client, sheet_url(target, "submit")), 401)
-    assert not Score.objects.exists()
+    assert not Score.objects.filter(sheet__bid__tender=opened.tender).exists()
 
 
 def test_sheets_are_not_patched_deleted_or_created(opened, members):
@@ -299,8 +365,8 @@ def test_sheets_are_not_patched_deleted_or_created(opened, members):
 # --- Deviations (畸高畸低) ------------------------------------------------------------------------
 
 
-def test_a_flag_is_listed_in_its_sheet(flagged, opened, members):
-    body = api(members[4].user).get(sheet_url(flagged.sheet)).json()
+def test_a_flag_is_listed_in_its_sheet(flagged, flagging):
+    body = api(flagging.members[4].user).get(sheet_url(flagged.sheet)).json()
 
     assert body["status"] == "submitted"
     (flag,) = body["flags"]
@@ -309,24 +375,28 @@ def test_a_flag_is_listed_in_its_sheet(flagged, opened, members):
     assert (flag["score"], flag["panel_mean"]) == ("10.00", "36.0000")
 
 
-def test_the_member_confirms_the_flagged_score_and_the_sheet_locks(flagged, members):
+def test_the_member_confirms_the_flagged_score_and_the_sheet_locks(flagged, flagging):
     response = post(
-        api(members[4].user), flag_url(flagged, "confirm"), {"note": "缺少应急预案，只能给低分。"}
+        api(flagging.members[4].user),
+        flag_url(flagged, "confirm"),
+        {"note": "缺少应急预案，只能给低分。"},
     )
 
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "locked"
     assert body["flags"][0]["status"] == "confirmed"
-    (confirmed,) = events(AuditAction.DEVIATION_CONFIRMED)
-    assert confirmed.actor_id == members[4].user_id
+    (confirmed,) = flagging.events(AuditAction.DEVIATION_CONFIRMED)
+    assert confirmed.actor_id == flagging.members[4].user_id
     # The last flag resolved: every sheet is locked and the ranking is frozen.
-    assert len(events(AuditAction.RANKING_COMPUTED)) == 1
+    assert len(flagging.events(AuditAction.RANKING_COMPUTED)) == 1
 
 
-def test_the_member_revises_the_flagged_score(flagged, members):
+def test_the_member_revises_the_flagged_score(flagged, flagging):
     response = post(
-        api(members[4].user), flag_url(flagged, "revise"), {"score": "38", "reason": "复核后调整"}
+        api(flagging.members[4].user),
+        flag_url(flagged, "revise"),
+        {"score": "38", "reason": "复核后调整"},
     )
 
     assert response.status_code == 200, response.content
@@ -334,12 +404,14 @@ def test_the_member_revises_the_flagged_score(flagged, members):
     assert body["status"] == "locked"
     assert body["scores"][0]["score"] == "38.00"
     assert body["flags"][0]["status"] == "revised"
-    assert len(events(AuditAction.DEVIATION_REVISED)) == 1
+    assert len(flagging.events(AuditAction.DEVIATION_REVISED)) == 1
 
 
-def test_a_revision_still_beyond_the_threshold_shows_a_new_open_flag(flagged, members):
+def test_a_revision_still_beyond_the_threshold_shows_a_new_open_flag(flagged, flagging):
     body = post(
-        api(members[4].user), flag_url(flagged, "revise"), {"score": "12", "reason": "仍偏低"}
+        api(flagging.members[4].user),
+        flag_url(flagged, "revise"),
+        {"score": "12", "reason": "仍偏低"},
     ).json()
 
     assert body["status"] == "submitted"
@@ -357,19 +429,23 @@ def test_a_revision_still_beyond_the_threshold_shows_a_new_open_flag(flagged, me
     ],
 )
 def test_a_bad_answer_to_a_flag_names_the_field_and_changes_nothing(
-    flagged, members, action, data, field
+    flagged, flagging, action, data, field
 ):
-    response = post(api(members[4].user), flag_url(flagged, action), data)
+    response = post(api(flagging.members[4].user), flag_url(flagged, action), data)
 
     assert is_error(response, 400, field), response.content
     flagged.refresh_from_db()
     assert flagged.status == DeviationStatus.OPEN
     assert Score.objects.get(sheet=flagged.sheet).score == Decimal("10")
-    assert events(AuditAction.DEVIATION_CONFIRMED) == events(AuditAction.DEVIATION_REVISED) == []
+    assert (
+        flagging.events(AuditAction.DEVIATION_CONFIRMED)
+        == flagging.events(AuditAction.DEVIATION_REVISED)
+        == []
+    )
 
 
-def test_another_members_flag_is_a_404_like_a_missing_one(flagged, members):
-    client = api(members[0].user)
+def test_another_members_flag_is_a_404_like_a_missing_one(flagged, flagging):
+    client = api(flagging.members[0].user)
 
     response = post(client, flag_url(flagged, "confirm"), {"note": "我替他确认"})
     missing = post(client, flag_url(MISSING, "confirm"), {"note": "我替他确认"})
@@ -389,19 +465,17 @@ def test_only_the_flagged_member_answers_a_flag(request, flagged, persona):
     assert flagged.status == DeviationStatus.OPEN
 
 
-def test_answering_a_flag_needs_a_signed_in_caller_and_a_post(flagged, members):
+def test_answering_a_flag_needs_a_signed_in_caller_and_a_post(flagged, flagging):
     assert is_error(post(anonymous(), flag_url(flagged, "confirm"), {"note": "x"}), 401)
-    assert api(members[4].user).get(flag_url(flagged, "confirm")).status_code == 405
+    assert api(flagging.members[4].user).get(flag_url(flagged, "confirm")).status_code == 405
 
 
 # --- Corrections by the chair ------------------------------------------------------------------
 
 
-def test_the_chair_reopens_a_locked_sheet_for_one_of_the_four_reasons(
-    ranked, scoring_panel, members
-):
-    chair = chair_of(scoring_panel, members)
-    target = sheet(members[3], ranked.bids[1])
+def test_the_chair_reopens_a_locked_sheet_for_one_of_the_four_reasons(ranked):
+    chair = chair_of(ranked.panel, ranked.members)
+    target = sheet(ranked.members[3], ranked.bids[1])
 
     response = post(
         api(chair.user),
@@ -417,7 +491,7 @@ def test_the_chair_reopens_a_locked_sheet_for_one_of_the_four_reasons(
     assert body["after"] == {}
     target.refresh_from_db()
     assert target.status == SheetStatus.REOPENED
-    (reopened,) = events(AuditAction.SCORESHEET_REOPENED)
+    (reopened,) = ranked.events(AuditAction.SCORESHEET_REOPENED)
     assert reopened.actor_id == chair.user_id
 
 
@@ -430,11 +504,9 @@ def test_the_chair_reopens_a_locked_sheet_for_one_of_the_four_reasons(
         ({"explanation": "x"}, "reason"),
     ],
 )
-def test_a_bad_reopening_names_the_field_and_changes_nothing(
-    ranked, scoring_panel, members, data, field
-):
-    chair = chair_of(scoring_panel, members)
-    target = sheet(members[3], ranked.bids[1])
+def test_a_bad_reopening_names_the_field_and_changes_nothing(ranked, data, field):
+    chair = chair_of(ranked.panel, ranked.members)
+    target = sheet(ranked.members[3], ranked.bids[1])
 
     response = post(api(chair.user), sheet_url(target, "reopen"), data)
 
@@ -444,19 +516,19 @@ def test_a_bad_reopening_names_the_field_and_changes_nothing(
     assert not RankingCorrection.objects.exists()
 
 
-def test_only_the_chair_reopens_a_sheet(request, ranked, scoring_panel, members):
-    target = sheet(members[3], ranked.bids[1])
-    others = [m.user for m in members if m.user_id != scoring_panel.chair_id]
+def test_only_the_chair_reopens_a_sheet(request, ranked):
+    target = sheet(ranked.members[3], ranked.bids[1])
+    others = [m.user for m in ranked.members if m.user_id != ranked.panel.chair_id]
     data = {"reason": "arithmetic_error", "explanation": "x"}
     for user in [others[0], request.getfixturevalue("official")]:
         assert is_error(post(api(user), sheet_url(target, "reopen"), data), 403)
     assert not RankingCorrection.objects.exists()
 
 
-def test_an_outsider_reopens_nothing_a_404_like_a_missing_sheet(ranked, pool, members, org_admin):
-    seated = {m.user_id for m in members}
+def test_an_outsider_reopens_nothing_a_404_like_a_missing_sheet(ranked, pool, org_admin):
+    seated = {m.user_id for m in ranked.members}
     stranger = next(user for user in pool if user.pk not in seated)
-    target = sheet(members[3], ranked.bids[1])
+    target = sheet(ranked.members[3], ranked.bids[1])
     data = {"reason": "arithmetic_error", "explanation": "x"}
     for user in (stranger, org_admin):
         client = api(user)
@@ -467,9 +539,9 @@ def test_an_outsider_reopens_nothing_a_404_like_a_missing_sheet(ranked, pool, me
     assert not RankingCorrection.objects.exists()
 
 
-def test_reopening_needs_a_signed_in_caller_and_a_post(ranked, scoring_panel, members):
-    target = sheet(members[3], ranked.bids[1])
-    chair = chair_of(scoring_panel, members)
+def test_reopening_needs_a_signed_in_caller_and_a_post(ranked):
+    target = sheet(ranked.members[3], ranked.bids[1])
+    chair = chair_of(ranked.panel, ranked.members)
     assert is_error(post(anonymous(), sheet_url(target, "reopen"), {}), 401)
     assert api(chair.user).get(sheet_url(target, "reopen")).status_code == 405
 
@@ -484,20 +556,18 @@ def objective_url(score: ObjectiveScore | int | None = None) -> str:
     return f"/api/v1/objective-scores/{pk}/correct/"
 
 
-def test_the_panel_reads_the_objective_scores_with_their_basis(ranked, members, org_admin):
-    body = api(members[0].user).get(objective_url(), {"tender": ranked.tender.pk}).json()
+def test_the_panel_reads_the_objective_scores_with_their_basis(ranked, org_admin):
+    body = api(ranked.members[0].user).get(objective_url(), {"tender": ranked.tender.pk}).json()
 
     assert body["count"] == 4
     assert {row["criterion"] for row in body["results"]} == {"grade"}
     assert all("basis" in row for row in body["results"])
     assert is_error(api(org_admin).get(objective_url(), {"tender": ranked.tender.pk}), 404)
-    assert is_error(api(members[0].user).get(objective_url()), 400, "tender")
+    assert is_error(api(ranked.members[0].user).get(objective_url()), 400, "tender")
 
 
-def test_the_chair_corrects_an_objective_score_and_the_ranking_is_recomputed(
-    ranked, scoring_panel, members
-):
-    chair = chair_of(scoring_panel, members)
+def test_the_chair_corrects_an_objective_score_and_the_ranking_is_recomputed(ranked):
+    chair = chair_of(ranked.panel, ranked.members)
     score = ObjectiveScore.objects.get(bid=ranked.bids[0])
 
     response = post(
@@ -513,7 +583,7 @@ def test_the_chair_corrects_an_objective_score_and_the_ranking_is_recomputed(
     assert body["applied_at"] is not None
     score.refresh_from_db()
     assert score.score == Decimal("16")
-    (corrected,) = events(AuditAction.RANKING_CORRECTED)
+    (corrected,) = ranked.events(AuditAction.RANKING_CORRECTED)
     assert corrected.actor_id == chair.user_id
     ranking = api(chair.user).get(ranking_url(ranked.tender)).json()
     assert ranking["version"] == 2
@@ -527,10 +597,8 @@ def test_the_chair_corrects_an_objective_score_and_the_ranking_is_recomputed(
         ({"explanation": "x"}, "value"),
     ],
 )
-def test_a_bad_objective_correction_names_the_field_and_changes_nothing(
-    ranked, scoring_panel, members, data, field
-):
-    chair = chair_of(scoring_panel, members)
+def test_a_bad_objective_correction_names_the_field_and_changes_nothing(ranked, data, field):
+    chair = chair_of(ranked.panel, ranked.members)
     score = ObjectiveScore.objects.get(bid=ranked.bids[0])
 
     response = post(api(chair.user), objective_url(score), data)
@@ -553,8 +621,8 @@ def test_only_the_chair_corrects_an_objective_score(request, ranked, persona):
     assert not RankingCorrection.objects.exists()
 
 
-def test_another_member_corrects_nothing_a_404_like_a_missing_score(ranked, scoring_panel, members):
-    member = next(m for m in members if m.user_id != scoring_panel.chair_id)
+def test_another_member_corrects_nothing_a_404_like_a_missing_score(ranked):
+    member = next(m for m in ranked.members if m.user_id != ranked.panel.chair_id)
     score = ObjectiveScore.objects.get(bid=ranked.bids[0])
     client = api(member.user)
     data = {"value": "16", "explanation": "x"}
@@ -567,9 +635,9 @@ def test_another_member_corrects_nothing_a_404_like_a_missing_score(ranked, scor
     assert not RankingCorrection.objects.exists()
 
 
-def test_objective_corrections_need_a_signed_in_caller_and_a_post(ranked, scoring_panel, members):
+def test_objective_corrections_need_a_signed_in_caller_and_a_post(ranked):
     score = ObjectiveScore.objects.get(bid=ranked.bids[0])
-    chair = chair_of(scoring_panel, members)
+    chair = chair_of(ranked.panel, ranked.members)
     assert is_error(post(anonymous(), objective_url(score), {}), 401)
     assert api(chair.user).get(objective_url(score)).status_code == 405
 
@@ -603,9 +671,9 @@ def test_the_office_reads_the_ranking_in_the_contract_shape(ranked, official):
 
 
 def test_a_declared_member_reads_the_full_ranking_and_bidders_nothing_before_the_award(
-    ranked, members, org_admin
+    ranked, org_admin
 ):
-    assert api(members[2].user).get(ranking_url(ranked.tender)).json()["full"] is True
+    assert api(ranked.members[2].user).get(ranking_url(ranked.tender)).json()["full"] is True
     for client in (api(ranked.bidders[0].admin), api(org_admin), anonymous()):
         assert is_error(client.get(ranking_url(ranked.tender)), 404)
 
