@@ -27,6 +27,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import can_proceed
 
@@ -163,7 +164,7 @@ def next_step(assignment: selectors.Assignment, open_flags: int) -> NextStep:
         )
     if to_score and assignment.panel_status == PanelStatus.SCORING:
         return NextStep(
-            _("Score the bids and submit each sheet."), sheets_url, _("Score"), urgent=True
+            _("Score the bids and submit each sheet."), sheets_url, pgettext("action", "Score"), urgent=True
         )
     if to_score:
         return NextStep(_("Waiting for every member's declaration."), sheets_url, _("Your sheets"))
