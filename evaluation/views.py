@@ -164,7 +164,10 @@ def next_step(assignment: selectors.Assignment, open_flags: int) -> NextStep:
         )
     if to_score and assignment.panel_status == PanelStatus.SCORING:
         return NextStep(
-            _("Score the bids and submit each sheet."), sheets_url, pgettext("action", "Score"), urgent=True
+            _("Score the bids and submit each sheet."),
+            sheets_url,
+            pgettext("action", "Score"),
+            urgent=True,
         )
     if to_score:
         return NextStep(_("Waiting for every member's declaration."), sheets_url, _("Your sheets"))
