@@ -14,7 +14,7 @@ import chinese_calendar
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from evaluation import rules as evaluation_rules
 from evaluation.models import (
@@ -27,7 +27,7 @@ from evaluation.models import (
 from evaluation.services.sheets import scoresheet_save, scoresheet_submit
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, AuditEvent, Role, User
-from orgs_registry.models import ServiceCategory
+from orgs_registry.models import Organization, ServiceCategory
 from tenders import selectors, services
 from tenders.models import (
     Award,
@@ -87,7 +87,22 @@ class Ranked:
 
     def copy(self) -> Ranked:
         """A fresh copy with its rows re-read (shared state is rolled back between tests)."""
-        fresh = Ranked(tender=self.tender, bidders=self.bidders, bids=self.bids, panel=self.panel)
+        bidders = [
+            Bidder(
+                organization=Organization.objects.get(pk=bidder.organization.pk),
+                admin=User.objects.get(pk=bidder.admin.pk),
+                member=User.objects.get(pk=bidder.member.pk),
+                staff_ids=list(bidder.staff_ids),
+            )
+            for bidder in self.bidders
+        ]
+        fresh = Ranked(
+            tender=self.tender,
+            bidders=bidders,
+            bids=self.bids,
+            panel=self.panel,
+            built_until=self.built_until,
+        )
         fresh.refresh()
         return fresh
 
@@ -149,6 +164,40 @@ def build_ranked(make_tender, clock: Clock, official, second_official) -> Callab
 
 
 RANKED_AT = local(2026, 8, 20, 9, 0)
+AWARD_DAY = local(2026, 9, 30, 10, 0)  # the day before National Day
+
+
+def ranked_tender(clock: Clock) -> Ranked:
+    """The ranked tender of ``build_ranked`` for a module's shared build (no function-scoped
+    fixtures); ``built_until`` is the clock reading it was left at, just after the opening."""
+    clock.set(RANKED_AT)
+    official = persona("official", Role.OFFICIAL)
+    approver = persona("approver", Role.APPROVER)
+    category = ServiceCategory.objects.get(code="elderly_care")
+    opened = open_tender(
+        make_tender=partial(
+            publish_tender, official=official, approver=approver, category=category
+        ),
+        clock=clock,
+        official=official,
+        second_official=persona("second_official", Role.OFFICIAL),
+    )
+    ranked = rank_with_services(opened, official)
+    ranked.built_until = clock.current
+    return ranked
+
+
+def awarded_tender(clock: Clock) -> Ranked:
+    """The ranked tender of ``ranked_tender`` awarded to position 1 on ``AWARD_DAY`` (as the
+    ``awarded`` fixture does; the mails queued for after the commit are never sent)."""
+    ranked = ranked_tender(clock)
+    clock.set(AWARD_DAY)
+    services.award_confirm(
+        tender=ranked.tender, actor=persona("approver", Role.APPROVER), bid=ranked.bid_at(1)
+    )
+    ranked.refresh()
+    ranked.built_until = clock.current
+    return ranked
 
 
 @pytest.fixture(scope="module")
@@ -161,20 +210,7 @@ def _ranked_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterat
             django_db_blocker, start=RANKED_AT, media=tmp_path_factory.mktemp("media")
         ) as clock,
     ):
-        official = persona("official", Role.OFFICIAL)
-        approver = persona("approver", Role.APPROVER)
-        category = ServiceCategory.objects.get(code="elderly_care")
-        opened = open_tender(
-            make_tender=partial(
-                publish_tender, official=official, approver=approver, category=category
-            ),
-            clock=clock,
-            official=official,
-            second_official=persona("second_official", Role.OFFICIAL),
-        )
-        base = rank_with_services(opened, official)
-        base.built_until = clock.current
-        yield base
+        yield ranked_tender(clock)
 
 
 @pytest.fixture
@@ -182,9 +218,6 @@ def ranked(_ranked_once, db, clock) -> Ranked:
     """The shared ranked tender, re-read for this test; the clock just after the opening."""
     clock.set(_ranked_once.built_until)
     return _ranked_once.copy()
-
-
-AWARD_DAY = local(2026, 9, 30, 10, 0)  # the day before National Day
 
 
 @pytest.fixture
@@ -243,6 +276,9 @@ def test_the_award_is_mailed_to_every_bidder_with_its_own_result(
     clock.set(AWARD_DAY)
     winner = ranked.bid_at(1)
     third = ranked.bid_at(3)
+    # The mails are rendered in each recipient's language.
+    users = [user.pk for bidder in ranked.bidders for user in (bidder.admin, bidder.member)]
+    User.objects.filter(pk__in=users).update(language="en")
     with django_capture_on_commit_callbacks(execute=True):
         services.award_confirm(tender=ranked.tender, actor=approver, bid=winner)
 
@@ -324,7 +360,7 @@ def test_an_approver_who_drafted_the_tender_does_not_confirm_its_award(
         return Tender.objects.get(pk=tender.pk)
 
     ranked = build_ranked(make=drafted_by_approver)
-    with pytest.raises(ValidationError, match="different approver"):
+    with translation.override("en"), pytest.raises(ValidationError, match="different approver"):
         services.award_confirm(tender=ranked.tender, actor=drafter, bid=ranked.bid_at(1))
     award = services.award_confirm(tender=ranked.tender, actor=approver, bid=ranked.bid_at(1))
     assert award.confirmed_by == approver
@@ -338,7 +374,7 @@ def test_no_award_before_the_ranking_is_frozen(
         make_tender=make_tender, clock=clock, official=official, second_official=second_official
     )
     # Opened, not yet evaluating.
-    with pytest.raises(ValidationError, match="under evaluation"):
+    with translation.override("en"), pytest.raises(ValidationError, match="under evaluation"):
         services.award_confirm(tender=opened.tender, actor=approver, bid=opened.bids[0])
     # Evaluating, the panel formed but not ranked.
     for i in range(7):
@@ -346,7 +382,7 @@ def test_no_award_before_the_ranking_is_frozen(
     form_panel(opened.tender, official)
     tender = Tender.objects.get(pk=opened.tender.pk)
     assert tender.status == TenderStatus.EVALUATING
-    with pytest.raises(ValidationError, match="no frozen ranking"):
+    with translation.override("en"), pytest.raises(ValidationError, match="no frozen ranking"):
         services.award_confirm(tender=tender, actor=approver, bid=opened.bids[0])
     assert not Award.objects.exists()
 
@@ -361,7 +397,10 @@ def test_no_award_while_a_ranking_correction_is_pending(ranked, approver, offici
         requested_by=official,
         requested_at=timezone.now(),
     )
-    with pytest.raises(ValidationError, match="correction of the ranking is pending"):
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="correction of the ranking is pending"),
+    ):
         services.award_confirm(tender=ranked.tender, actor=approver, bid=ranked.bid_at(1))
     assert not Award.objects.exists()
 
@@ -377,7 +416,7 @@ def test_the_integrity_hook_blocks_the_award(ranked, approver, monkeypatch):
 
 
 def test_an_awarded_tender_is_not_awarded_twice(awarded, approver):
-    with pytest.raises(ValidationError, match="under evaluation"):
+    with translation.override("en"), pytest.raises(ValidationError, match="under evaluation"):
         services.award_confirm(tender=awarded.tender, actor=approver, bid=awarded.bid_at(2))
     assert Award.objects.count() == 1
 
