@@ -1,8 +1,13 @@
-"""Challenges (质疑) of an award: filing in the window, answering, deciding, remedies, closing."""
+"""Challenges (质疑) of an award: filing in the window, answering, deciding, remedies, closing.
+
+The module builds its awarded tender once (tests/tenders/test_award.py's ranked tender awarded
+to position 1 on 2026-09-30); each test rolls back to it.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.http import Http404
+from django.utils import translation
 
 from evaluation.models import Panel, PanelStatus, Ranking, RankingRow, ScoreSheet, SheetStatus
 from evaluation.services.sheets import scoresheet_save, scoresheet_submit
@@ -29,14 +35,12 @@ from tenders.models import (
     Tender,
     TenderStatus,
 )
-from tests.conftest import make_user
+from tests.conftest import building, make_user, module_database
 from tests.tenders import test_award as _award
 from tests.tenders.conftest import make_bidder
-from tests.tenders.test_award import Ranked, local
+from tests.tenders.test_award import RANKED_AT, Ranked, awarded_tender, local
 
 # The award tests' fixtures (assigned, not imported, as tests/evaluation/conftest.py does).
-ranked = _award.ranked
-awarded = _award.awarded
 build_ranked = _award.build_ranked
 second_official = _award.second_official
 
@@ -46,6 +50,26 @@ EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\
 
 def pdf(name: str = "评分记录.pdf", extra: bytes = b"") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF + extra, content_type="application/pdf")
+
+
+@pytest.fixture(scope="module")
+def _awarded_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Ranked]:
+    """The ranked tender of tests/tenders/test_award.py awarded to position 1 on 2026-09-30,
+    built once for the module (tests roll back to it)."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=RANKED_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        yield awarded_tender(clock)
+
+
+@pytest.fixture
+def awarded(_awarded_once, db, clock) -> Ranked:
+    """The shared awarded tender, re-read for this test; the clock on the award day."""
+    clock.set(_awarded_once.built_until)
+    return _awarded_once.copy()
 
 
 @pytest.fixture
@@ -129,7 +153,10 @@ def test_a_challenge_during_national_day_is_still_in_time(awarded, clock):
 
 def test_an_organization_that_did_not_bid_cannot_challenge(awarded, clock, outsider):
     clock.set(local(2026, 10, 9, 9, 0))
-    with pytest.raises(ValidationError, match="bid was opened") as refused:
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="bid was opened") as refused,
+    ):
         services.challenge_file(
             tender=awarded.tender, actor=outsider, subject="不公平", text="我们没来得及投标。"
         )
@@ -151,9 +178,10 @@ def test_only_organizations_file_challenges(request, awarded, clock, persona):
         )
 
 
-def test_a_tender_without_an_award_cannot_be_challenged(ranked, clock):
+def test_a_tender_without_an_award_cannot_be_challenged(build_ranked, clock):
+    ranked = build_ranked()  # a tender of its own: the module's shared one is awarded
     bidder = ranked.bidder_of(ranked.bid_at(2))
-    with pytest.raises(ValidationError, match="award in force"):
+    with translation.override("en"), pytest.raises(ValidationError, match="award in force"):
         services.challenge_file(
             tender=ranked.tender, actor=bidder.admin, subject="提前质疑", text="尚未定标。"
         )
@@ -179,7 +207,7 @@ def test_a_renamed_executable_is_refused_and_nothing_is_saved(awarded, clock, se
 def test_more_than_ten_documents_are_refused(awarded, clock):
     clock.set(local(2026, 10, 9, 9, 0))
     uploads = [pdf(f"f{i}.pdf", str(i).encode()) for i in range(11)]
-    with pytest.raises(ValidationError, match="at most 10"):
+    with translation.override("en"), pytest.raises(ValidationError, match="at most 10"):
         file_challenge(awarded, uploads=uploads)
     assert not Challenge.objects.exists()
 
@@ -241,13 +269,16 @@ def test_only_officials_answer(request, filed, persona):
 
 def test_a_challenge_is_answered_once(filed, official):
     answered(filed, official, upheld=False)
-    with pytest.raises(ValidationError, match="answered already"):
+    with translation.override("en"), pytest.raises(ValidationError, match="answered already"):
         answered(filed, official, upheld=True, remedy="reopen_award")
 
 
 def test_the_approver_who_answered_does_not_decide(filed, approver, second_approver):
     answered(filed, approver, upheld=False)
-    with pytest.raises(ValidationError, match="different approver") as refused:
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="different approver") as refused,
+    ):
         services.challenge_decide(challenge=filed, actor=approver)
     assert refused.value.code == "four_eyes"
     services.challenge_decide(challenge=filed, actor=second_approver)
@@ -262,7 +293,10 @@ def test_only_an_approver_decides(request, filed, official, persona):
 
 
 def test_a_challenge_is_decided_only_after_its_answer(filed, approver):
-    with pytest.raises(ValidationError, match="Only an answered challenge"):
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="Only an answered challenge"),
+    ):
         services.challenge_decide(challenge=filed, actor=approver)
 
 
@@ -382,14 +416,17 @@ def test_an_upheld_challenge_reopens_the_evaluation(
     assert AuditEvent.objects.filter(action=AuditAction.SCORESHEET_REOPENED).count() == 20
     assert AuditEvent.objects.filter(action=AuditAction.CHALLENGE_UPHELD).count() == 1
     # Nothing to award until the panel ranks again.
-    with pytest.raises(ValidationError, match="no frozen ranking"):
+    with translation.override("en"), pytest.raises(ValidationError, match="no frozen ranking"):
         services.award_confirm(tender=tender, actor=approver, bid=awarded.bids[0])
 
 
 def test_a_cancelled_tender_cannot_take_a_remedy(awarded, filed, official, approver):
     answered(filed, official, upheld=True, remedy="reopen_award")
     services.tender_cancel(tender=awarded.tender, actor=official, reason="项目取消。")
-    with pytest.raises(ValidationError, match="remedy cannot be applied"):
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="remedy cannot be applied"),
+    ):
         services.challenge_decide(challenge=filed, actor=approver)
     assert Challenge.objects.get(pk=filed.pk).status == ChallengeStatus.ANSWERED
 
@@ -402,7 +439,7 @@ def test_no_new_award_while_a_challenge_of_the_old_one_is_pending(
     second = file_challenge(awarded, position=3, subject="评分不公")
     answered(first, official, upheld=True, remedy="reopen_award")
     services.challenge_decide(challenge=first, actor=approver)
-    with pytest.raises(ValidationError, match="waits for its answer"):
+    with translation.override("en"), pytest.raises(ValidationError, match="waits for its answer"):
         services.award_confirm(
             tender=awarded.tender, actor=approver, bid=awarded.bid_at(1), reason="再次确认。"
         )
@@ -415,7 +452,10 @@ def test_no_new_award_while_a_challenge_of_the_old_one_is_pending(
 
 
 def test_an_official_closes_a_decided_challenge(filed, official, approver):
-    with pytest.raises(ValidationError, match="Only a decided challenge"):
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="Only a decided challenge"),
+    ):
         services.challenge_close(challenge=filed, actor=official)
     answered(filed, official, upheld=False)
     services.challenge_decide(challenge=filed, actor=approver)
