@@ -2,8 +2,9 @@
 the challenge page with the answer, decision and close forms, document downloads, and the
 challenges in the official's workspace and on the dashboards.
 
-State is built with the real services (tests/tenders/test_challenges.py builds the same).
-A session lasts 8 hours: after the clock moves by days, tests sign in again.
+State is built with the real services (tests/tenders/test_challenges.py builds the same):
+the awarded tender is built once for the module, each test rolls back to it. A session
+lasts 8 hours: after the clock moves by days, tests sign in again.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from tests.tenders.test_award import Ranked, local
 from tests.tenders.test_challenges import EXECUTABLE, PDF, answered, loser, pdf
 
 # The award and challenge tests' fixtures (assigned, not imported, as
-# tests/evaluation/conftest.py does).
-ranked = _award.ranked
-awarded = _award.awarded
+# tests/evaluation/conftest.py does); the module builds its own awarded tender once.
+_awarded_once = _challenges._awarded_once
+awarded = _challenges.awarded
 build_ranked = _award.build_ranked
 second_official = _award.second_official
 second_approver = _challenges.second_approver
@@ -219,7 +220,8 @@ def test_filing_needs_a_sign_in(client, awarded):
     assert response.url.startswith(reverse("login"))
 
 
-def test_before_the_award_there_is_nothing_to_challenge(client_for, ranked):
+def test_before_the_award_there_is_nothing_to_challenge(client_for, build_ranked):
+    ranked = build_ranked()  # a tender of its own: the module's shared one is awarded
     bidder = ranked.bidder_of(ranked.bid_at(2))
     html = english(client_for(bidder.admin)).get(new_url(ranked.tender)).content.decode()
     assert "This tender has no award in force: there is nothing to challenge." in html
