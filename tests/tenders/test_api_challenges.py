@@ -1,6 +1,9 @@
 """API v1 challenges (质疑): a bidder files one within 7 working days of the award notice (as
 JSON or multipart with evidence), an official answers it, an approver who did not answer it
-decides (four eyes), an official closes it; documents are served only as attachments."""
+decides (four eyes), an official closes it; documents are served only as attachments.
+
+The awarded tender (tests/tenders/test_challenges.py's) is built once for the module; each
+test rolls back to it."""
 
 from __future__ import annotations
 
@@ -30,10 +33,13 @@ from tests.evaluation.test_api_support import (
     put,
 )
 from tests.tenders import test_award as _award
+from tests.tenders import test_challenges as _challenges
 from tests.tenders.test_award import local
 
-ranked = _award.ranked
-awarded = _award.awarded
+# The award and challenge tests' fixtures (assigned, not imported, as
+# tests/evaluation/conftest.py does); the module builds its own awarded tender once.
+_awarded_once = _challenges._awarded_once
+awarded = _challenges.awarded
 build_ranked = _award.build_ranked
 second_official = _award.second_official
 
