@@ -2,7 +2,7 @@
 the bidder's own result page, the organization's results and the award cards (DESIGN 3, 4.3).
 
 State is built with the real services (the frozen ranking as tests/tenders/test_award.py
-builds it)."""
+builds it): the ranked tender is built once for the module, each test rolls back to it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from tests.tenders import test_award as _award
 from tests.tenders.conftest import make_bidder, submit_bid
 from tests.tenders.test_award import AWARD_DAY, Ranked, local
 
-# The award tests' fixtures (assigned, not imported, as tests/evaluation/conftest.py does).
+# The award tests' fixtures (assigned, not imported, as tests/evaluation/conftest.py does);
+# the module builds its own ranked tender once.
+_ranked_once = _award._ranked_once
 ranked = _award.ranked
 awarded = _award.awarded
 build_ranked = _award.build_ranked
