@@ -1,6 +1,9 @@
 """API v1 award: an approver confirms the winner from the frozen ranking, the award notice is
 public, each bidder reads its own result, and after the award the ranking's summary is public
-(the bidder's own row in full)."""
+(the bidder's own row in full).
+
+The ranked tender (tests/tenders/test_award.py's) is built once for the module; each test
+rolls back to it and the awarded tests award it themselves."""
 
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ from tests.evaluation.test_api_support import (
 from tests.tenders import test_award as _award
 from tests.tenders.test_award import AWARD_DAY, TOTALS
 
-# The award tests' fixtures (assigned, not imported, as tests/evaluation/conftest.py does).
+# The award tests' fixtures (assigned, not imported, as tests/evaluation/conftest.py does);
+# the module builds its own ranked tender once.
+_ranked_once = _award._ranked_once
 ranked = _award.ranked
 awarded = _award.awarded
 build_ranked = _award.build_ranked
