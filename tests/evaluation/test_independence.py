@@ -1,10 +1,16 @@
 """Independence (DESIGN 4.4): a member sees nobody else's scores until every sheet is
 submitted; "not yours" is a 404 like "missing". Then the panel, officials and auditors see
 every member's scores; after the award the public sees a summary of the ranking and each
-bidder its own row."""
+bidder its own row.
+
+The module builds once (each test rolls back to it) the pool and two opened tenders: one
+whose drawn panel has every sheet submitted but the last ("nearly"), and one whose panel of
+five other experts (named, so that nobody sits on both) has not declared yet.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -16,7 +22,16 @@ from evaluation.services.sheets import scoresheet_submit
 from marketplace.models import Role
 from tenders import services as tender_services
 from tenders.models import Bid
-from tests.conftest import make_user
+from tests.conftest import building, make_user, module_database, persona
+from tests.evaluation.conftest import declare_all, form_panel
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 from tests.evaluation.test_sheets_support import (
     NORMAL,
     active_members,
@@ -27,6 +42,29 @@ from tests.evaluation.test_sheets_support import (
 )
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool, the "nearly" tender (every sheet submitted but
+    member 5's on bid D, a draft) and the "declaring" tender (its panel undeclared)."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        shared = Shared(pool=build_pool())
+        nearly = shared.opened["nearly"] = build_opened(clock)
+        panel = shared.panels["nearly"] = declare_all(form_panel(nearly.tender, official))
+        score_everything(panel, nearly.bids, NORMAL, skip=[(3, 4)])
+        seated = {member.user_id for member in active_members(panel)}
+        declaring = shared.opened["declaring"] = build_opened(clock)
+        others = [user for user in shared.pool if user.pk not in seated][:5]
+        shared.panels["declaring"] = form_panel(declaring.tender, official, members=others)
+        yield shared.done(clock)
+
+
 @pytest.fixture
 def anonymous():
     from django.contrib.auth.models import AnonymousUser
@@ -35,15 +73,35 @@ def anonymous():
 
 
 @pytest.fixture
-def members(scoring_panel):
-    return active_members(scoring_panel)
+def nearly(_built, db, clock) -> Evaluated:
+    """Every sheet submitted but the last one (member 5 on bid D), which is a draft."""
+    clock.set(_built.built_until)
+    return _built.evaluated("nearly")
 
 
 @pytest.fixture
-def nearly(opened, scoring_panel):
-    """Every sheet submitted but the last one (member 5 on bid D), which is a draft."""
-    score_everything(scoring_panel, opened.bids, NORMAL, skip=[(3, 4)])
-    return opened
+def scoring_panel(nearly):
+    return nearly.panel
+
+
+@pytest.fixture
+def members(nearly):
+    return nearly.members
+
+
+@pytest.fixture
+def declaring(_built, db, clock) -> Evaluated:
+    """The other tender: its panel formed, nobody declared, nothing scored."""
+    clock.set(_built.built_until)
+    return _built.evaluated("declaring")
+
+
+@pytest.fixture
+def declared(declaring) -> Evaluated:
+    """The other tender's panel with every member declared: scoring started, no score."""
+    declare_all(declaring.panel)
+    declaring.members = active_members(declaring.panel)
+    return declaring
 
 
 def submit_last(opened, members):
@@ -53,7 +111,8 @@ def submit_last(opened, members):
 # --- Before every sheet is submitted -------------------------------------------------------------
 
 
-def test_a_member_lists_only_their_own_sheets(opened, scoring_panel, members):
+def test_a_member_lists_only_their_own_sheets(declared):
+    opened, members = declared, declared.members
     fill(sheet(members[0], opened.bids[0]), members[0], "41")
     mine = list(selectors.scoresheet_list_for_user(members[0].user, opened.tender))
     assert len(mine) == 4
@@ -64,14 +123,16 @@ def test_a_member_lists_only_their_own_sheets(opened, scoring_panel, members):
 
 
 @pytest.mark.parametrize("persona", ["official", "approver", "auditor", "org_admin", "outsider"])
-def test_nobody_else_lists_a_members_sheets(request, opened, scoring_panel, persona):
+def test_nobody_else_lists_a_members_sheets(request, declared, persona):
+    opened = declared
     user = request.getfixturevalue(persona)
     assert not selectors.scoresheet_list_for_user(user, opened.tender).exists()
     assert not selectors.scoresheet_list_for_user(user).exists()
 
 
-def test_sheets_are_listed_only_after_the_declaration(opened, panel):
-    member = active_members(panel)[0]
+def test_sheets_are_listed_only_after_the_declaration(declaring):
+    opened = declaring
+    member = active_members(declaring.panel)[0]
     assert not selectors.scoresheet_list_for_user(member.user, opened.tender).exists()
 
 
