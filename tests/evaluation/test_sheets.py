@@ -1,8 +1,14 @@
 """Score sheets: saving a draft with reasons, validation that names the criterion and saves
-nothing, submitting, and who may do it."""
+nothing, submitting, and who may do it.
+
+The module builds once (each test rolls back to it) the pool and an opened tender whose
+panel has declared: scoring started, nothing scored. Tests that need another tender (two
+subjective criteria, a panel still declaring) build their own on the shared pool.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -11,9 +17,18 @@ from django.utils import translation
 
 from evaluation.models import Score, ScoreSheet, SheetStatus
 from evaluation.services.sheets import scoresheet_save, scoresheet_submit
-from marketplace.models import AuditAction
+from marketplace.models import AuditAction, Role
 from tenders.models import TenderCriterion
+from tests.conftest import building, module_database, persona
 from tests.evaluation.conftest import declare_all, form_panel, open_tender
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 from tests.evaluation.test_sheets_support import CRITERIA4, active_members, events, fill, sheet
 
 REASON = "服务流程清晰，人员安排合理。"
@@ -23,6 +38,49 @@ REASON = "服务流程清晰，人员安排合理。"
 def _english():
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool and the opened tender whose panel has declared."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        shared = Shared(pool=build_pool())
+        opened = shared.opened["scoring"] = build_opened(clock)
+        shared.panels["scoring"] = declare_all(form_panel(opened.tender, official))
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The shared tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("scoring")
+
+
+@pytest.fixture
+def scoring_panel(opened):
+    return opened.panel
+
+
+@pytest.fixture
+def declaring(make_tender, clock, official, second_official, pool):
+    """Another opened tender and its panel, nobody declared (the shared one has declared)."""
+    other = open_tender(
+        make_tender=make_tender, clock=clock, official=official, second_official=second_official
+    )
+    return other, form_panel(other.tender, official)
 
 
 @pytest.fixture
@@ -238,7 +296,8 @@ def test_another_member_of_the_panel_cannot_touch_my_sheet(scoring_panel, own_sh
         scoresheet_submit(sheet=own_sheet, actor=other.user)
 
 
-def test_a_member_scores_nothing_before_signing_the_declaration(opened, panel):
+def test_a_member_scores_nothing_before_signing_the_declaration(declaring):
+    opened, panel = declaring
     member = active_members(panel)[0]
     target = sheet(member, opened.bids[0])
     assert target.status == SheetStatus.ASSIGNED
