@@ -1,9 +1,17 @@
 """Abnormal deviations (畸高畸低, DESIGN 4.4): a score more than 30% of the criterion maximum
 from the panel mean is flagged when the last sheet is in; the member confirms it in
-writing or revises it; a sheet locks only when its flags are resolved."""
+writing or revises it; a sheet locks only when its flags are resolved.
+
+The module builds once (each test rolls back to it) the pool and three opened tenders: one
+whose panel has declared and scored nothing ("scoring"), one where member 5 scored bid A
+20 against the others' 40 and is flagged ("flagged"), and one scored on two subjective
+criteria with two flags on one sheet ("two_criteria"). Flags and their events are therefore
+counted per panel.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -26,8 +34,17 @@ from evaluation.services.sheets import (
     scoresheet_save,
     scoresheet_submit,
 )
-from marketplace.models import AuditAction
-from tests.evaluation.conftest import declare_all, form_panel, open_tender
+from marketplace.models import AuditAction, AuditEvent, Role
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import declare_all, form_panel
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 from tests.evaluation.test_sheets_support import (
     CRITERIA4,
     NORMAL,
@@ -39,6 +56,8 @@ from tests.evaluation.test_sheets_support import (
 )
 
 REASON = "该机构方案缺少应急预案，按评分细则只能给低分。"
+# Bid A's plan scores on the "flagged" tender: member 5 is 16 below the mean of 36.
+FLAGGED_A = ["40", "40", "40", "40", "20"]
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +75,81 @@ def flagged_panel(opened, panel, bid_a_scores):
     return active_members(panel)
 
 
+def score_two_criteria(opened, panel) -> list:
+    """Plan 40 / team 10: member 5 scores bid A 20 on plan (mean 32.8, −12.8 > 12) and 0 on
+    team (mean 6.4, −6.4 > 3) where the others give 36 and 8: two flags on one sheet."""
+    members = active_members(panel)
+    for b, bid in enumerate(opened.bids):
+        for m, member in enumerate(members):
+            odd = b == 0 and m == 4
+            target = scoresheet_save(
+                sheet=sheet(member, bid),
+                actor=member.user,
+                scores=[
+                    {"criterion": "plan", "score": "20" if odd else "36", "reason": REASON},
+                    {"criterion": "team", "score": "0" if odd else "8", "reason": REASON},
+                ],
+            )
+            scoresheet_submit(sheet=target, actor=member.user)
+    return members
+
+
+def flags(panel):
+    """The panel's deviation flags (the module's other shared panels have theirs)."""
+    return DeviationFlag.objects.filter(sheet__member__panel=panel)
+
+
+def flag_events(panel) -> list[AuditEvent]:
+    """The panel's "deviation flagged" events."""
+    return [e for e in events(AuditAction.DEVIATION_FLAGGED) if e.object_id == str(panel.pk)]
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool and the "scoring", "flagged" and "two_criteria"
+    tenders, each with its declared panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        shared = Shared(pool=build_pool())
+        for name, overrides in [
+            ("scoring", {}),
+            ("flagged", {}),
+            ("two_criteria", {"criteria": CRITERIA4}),
+        ]:
+            opened = shared.opened[name] = build_opened(clock, **overrides)
+            shared.panels[name] = declare_all(form_panel(opened.tender, official))
+        flagged_panel(shared.opened["flagged"], shared.panels["flagged"], FLAGGED_A)
+        score_two_criteria(shared.opened["two_criteria"], shared.panels["two_criteria"])
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+def _evaluated(built: Shared, name: str, clock) -> Evaluated:
+    clock.set(built.built_until)
+    return built.evaluated(name)
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The "scoring" tender re-read for this test: its panel declared, nothing scored."""
+    return _evaluated(_built, "scoring", clock)
+
+
+@pytest.fixture
+def scoring_panel(opened):
+    return opened.panel
+
+
 # --- The threshold -------------------------------------------------------------------------------
 
 
@@ -71,8 +165,8 @@ def flagged_panel(opened, panel, bid_a_scores):
 )
 def test_a_deviation_of_exactly_30_percent_is_not_flagged(opened, scoring_panel, bid_a):
     flagged_panel(opened, scoring_panel, bid_a)
-    assert not DeviationFlag.objects.exists()
-    assert not events(AuditAction.DEVIATION_FLAGGED)
+    assert not flags(scoring_panel).exists()
+    assert not flag_events(scoring_panel)
     assert set(scoring_panel.members.values_list("sheets__status", flat=True)) == {
         SheetStatus.LOCKED
     }
@@ -94,7 +188,7 @@ def test_a_deviation_beyond_30_percent_is_flagged_and_holds_the_sheet(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         members = flagged_panel(opened, scoring_panel, bid_a)
-    flag = DeviationFlag.objects.get()
+    flag = flags(scoring_panel).get()
     odd = sheet(members[4], opened.bids[0])
     assert flag.sheet == odd
     assert flag.criterion.code == "plan"
@@ -111,7 +205,7 @@ def test_a_deviation_beyond_30_percent_is_flagged_and_holds_the_sheet(
     assert not Ranking.objects.exists()
     scoring_panel.refresh_from_db()
     assert scoring_panel.status == PanelStatus.SCORING
-    (event,) = events(AuditAction.DEVIATION_FLAGGED)
+    (event,) = flag_events(scoring_panel)
     assert [f["flag"] for f in event.details["flags"]] == [flag.pk]
     assert event.details["flags"][0]["seat"] == members[4].seat
     # The member is told; the others are not.
@@ -121,22 +215,24 @@ def test_a_deviation_beyond_30_percent_is_flagged_and_holds_the_sheet(
 
 
 def test_the_panel_check_runs_once_over_every_bid_and_criterion(two_criteria_flagged):
-    _opened, _panel, members = two_criteria_flagged
-    flags = list(DeviationFlag.objects.order_by("criterion__sort_order"))
-    assert [(f.sheet.member_id, f.criterion.code) for f in flags] == [
+    _opened, panel, members = two_criteria_flagged
+    raised = list(flags(panel).order_by("criterion__sort_order"))
+    assert [(f.sheet.member_id, f.criterion.code) for f in raised] == [
         (members[4].pk, "plan"),
         (members[4].pk, "team"),
     ]
-    assert len(events(AuditAction.DEVIATION_FLAGGED)) == 1
+    assert len(flag_events(panel)) == 1
 
 
 # --- Confirming ----------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def flagged(opened, scoring_panel):
-    members = flagged_panel(opened, scoring_panel, ["40", "40", "40", "40", "20"])
-    return opened, scoring_panel, members, DeviationFlag.objects.get()
+def flagged(_built, db, clock):
+    """The "flagged" tender re-read for this test: everyone scored, bid A got ``FLAGGED_A``
+    (member 5's 20 is flagged, the sheet waits)."""
+    opened = _evaluated(_built, "flagged", clock)
+    return opened, opened.panel, opened.members, flags(opened.panel).get()
 
 
 def test_the_member_confirms_with_a_written_reason_and_the_sheet_locks(flagged):
@@ -273,36 +369,15 @@ def test_a_bad_revision_changes_nothing(flagged, score, reason, field):
 
 
 @pytest.fixture
-def two_criteria_flagged(make_tender, clock, official, second_official, pool):
-    """Plan 40 / team 10: member 5 scores bid A 20 on plan (mean 32.8, −12.8 > 12) and 0 on
-    team (mean 6.4, −6.4 > 3) where the others give 36 and 8: two flags on one sheet."""
-    opened = open_tender(
-        make_tender=make_tender,
-        clock=clock,
-        official=official,
-        second_official=second_official,
-        criteria=CRITERIA4,
-    )
-    panel = declare_all(form_panel(opened.tender, official))
-    members = active_members(panel)
-    for b, bid in enumerate(opened.bids):
-        for m, member in enumerate(members):
-            odd = b == 0 and m == 4
-            target = scoresheet_save(
-                sheet=sheet(member, bid),
-                actor=member.user,
-                scores=[
-                    {"criterion": "plan", "score": "20" if odd else "36", "reason": REASON},
-                    {"criterion": "team", "score": "0" if odd else "8", "reason": REASON},
-                ],
-            )
-            scoresheet_submit(sheet=target, actor=member.user)
-    return opened, panel, members
+def two_criteria_flagged(_built, db, clock):
+    """The "two_criteria" tender re-read for this test (``score_two_criteria``)."""
+    opened = _evaluated(_built, "two_criteria", clock)
+    return opened, opened.panel, opened.members
 
 
 def test_a_sheet_locks_only_when_every_flag_on_it_is_resolved(two_criteria_flagged):
-    opened, _panel, members = two_criteria_flagged
-    plan_flag, team_flag = DeviationFlag.objects.order_by("criterion__sort_order")
+    opened, panel, members = two_criteria_flagged
+    plan_flag, team_flag = flags(panel).order_by("criterion__sort_order")
     deviation_confirm(flag=plan_flag, actor=members[4].user, note=REASON)
     odd = sheet(members[4], opened.bids[0])
     assert odd.status == SheetStatus.SUBMITTED
@@ -317,7 +392,8 @@ def test_a_sheet_locks_only_when_every_flag_on_it_is_resolved(two_criteria_flagg
 
 
 def test_the_flags_are_stored_with_their_numbers(two_criteria_flagged):
-    plan_flag, team_flag = DeviationFlag.objects.order_by("criterion__sort_order")
+    _opened, panel, _members = two_criteria_flagged
+    plan_flag, team_flag = flags(panel).order_by("criterion__sort_order")
     # plan: mean (4 × 36 + 20) / 5 = 32.8, deviation −12.8, threshold 30% of 40 = 12
     assert (plan_flag.panel_mean, plan_flag.deviation, plan_flag.threshold) == (
         Decimal("32.8000"),
@@ -334,4 +410,4 @@ def test_the_flags_are_stored_with_their_numbers(two_criteria_flagged):
 
 def test_normal_scores_raise_no_flag(opened, scoring_panel):
     score_everything(scoring_panel, opened.bids, NORMAL)
-    assert not DeviationFlag.objects.exists()
+    assert not flags(scoring_panel).exists()
