@@ -1,10 +1,18 @@
 """The frozen ranking: from a formed panel to totals that match the 87号令 arithmetic to the
 cent (computed by hand below), the trimmed mean, the wait for price justifications, ties
-broken by the tender's rule or a recorded draw, and a ranking nothing changes."""
+broken by the tender's rule or a recorded draw, and a ranking nothing changes.
+
+The module builds once (each test rolls back to it) the pool and two opened tenders with
+declared panels: one that scored nothing ("scoring"), and one with the grades ``GRADES``
+and every ``PLAN`` sheet submitted but member 5's on bid D ("nearly"), which the ``ranked``
+fixture submits, so that the ranking is computed (and its mail sent) in the test. Tests on
+other prices, sizes or rules build their own tender on the shared pool.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -28,9 +36,18 @@ from evaluation.services.sheets import (
     scoresheet_save,
     scoresheet_submit,
 )
-from marketplace.models import AuditAction
+from marketplace.models import AuditAction, Role
 from tenders.models import BidStatus, Tender, TieRule
+from tests.conftest import building, module_database, persona
 from tests.evaluation.conftest import declare_all, form_panel, open_tender
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 from tests.evaluation.test_sheets_support import (
     active_members,
     events,
@@ -55,15 +72,56 @@ def D(value: str) -> Decimal:
     return Decimal(value)
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool, the "scoring" tender and the "nearly" one."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        shared = Shared(pool=build_pool())
+        for name in ("scoring", "nearly"):
+            opened = shared.opened[name] = build_opened(clock)
+            shared.panels[name] = declare_all(form_panel(opened.tender, official))
+        nearly = shared.opened["nearly"]
+        for bid, grade in zip(nearly.bids, GRADES, strict=True):
+            set_objective(bid, "grade", grade)
+        score_everything(shared.panels["nearly"], nearly.bids, PLAN, skip=[(3, 4)])
+        yield shared.done(clock)
+
+
 @pytest.fixture
-def ranked(opened, scoring_panel, official, django_capture_on_commit_callbacks):
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The "scoring" tender re-read for this test: its panel declared, nothing scored."""
+    clock.set(_built.built_until)
+    return _built.evaluated("scoring")
+
+
+@pytest.fixture
+def scoring_panel(opened):
+    return opened.panel
+
+
+@pytest.fixture
+def ranked(_built, db, clock, official, django_capture_on_commit_callbacks) -> Evaluated:
+    """The "nearly" tender once member 5 submits the last sheet: the ranking is computed."""
+    clock.set(_built.built_until)
+    nearly = _built.evaluated("nearly")
     official.language = "en"
     official.save(update_fields=["language"])
-    for bid, grade in zip(opened.bids, GRADES, strict=True):
-        set_objective(bid, "grade", grade)
+    last = nearly.members[4]
     with django_capture_on_commit_callbacks(execute=True):
-        score_everything(scoring_panel, opened.bids, PLAN)
-    return opened
+        scoresheet_submit(sheet=sheet(last, nearly.bids[3]), actor=last.user)
+    return nearly
 
 
 def test_the_ranking_matches_a_hand_computation_to_the_cent(ranked, official):
