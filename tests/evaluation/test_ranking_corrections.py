@@ -1,9 +1,15 @@
 """Corrections of a frozen ranking (DESIGN 4.4): only for arithmetic error, a score out of
 range, inconsistent objective scores or an abnormally high/low score; by the chair only,
-before the award; each recorded with the totals before and after."""
+before the award; each recorded with the totals before and after.
+
+The module builds once (each test rolls back to it) the pool and two opened tenders with
+declared panels: one ranked from ``NORMAL`` and ``GRADES`` ("ranked"), and one that scored
+nothing ("scoring"), whose sheets are therefore counted per panel.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -31,9 +37,19 @@ from evaluation.services.sheets import (
     scoresheet_save,
     scoresheet_submit,
 )
-from marketplace.models import AuditAction
+from marketplace.models import AuditAction, Role
 from tenders import services as tender_services
 from tenders.models import BidStatus
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import declare_all, form_panel
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 from tests.evaluation.test_sheets_support import (
     NORMAL,
     events,
@@ -56,16 +72,55 @@ def _english():
         yield
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool, the "ranked" tender (grades ``GRADES``, every
+    sheet ``NORMAL``, the members reading English) and the "scoring" one."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        shared = Shared(pool=build_pool())
+        for name in ("ranked", "scoring"):
+            opened = shared.opened[name] = build_opened(clock)
+            shared.panels[name] = declare_all(form_panel(opened.tender, official))
+        ranked = shared.opened["ranked"]
+        for bid, grade in zip(ranked.bids, GRADES, strict=True):
+            set_objective(bid, "grade", grade)
+        members = score_everything(shared.panels["ranked"], ranked.bids, NORMAL)
+        for member in members:
+            member.user.language = "en"
+            member.user.save(update_fields=["language"])
+        yield shared.done(clock)
+
+
 @pytest.fixture
-def ranked(opened, scoring_panel):
-    for bid, grade in zip(opened.bids, GRADES, strict=True):
-        set_objective(bid, "grade", grade)
-    members = score_everything(scoring_panel, opened.bids, NORMAL)
-    for member in members:
-        member.user.language = "en"
-        member.user.save(update_fields=["language"])
-    scoring_panel.refresh_from_db()
-    return opened, scoring_panel, members
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The "scoring" tender re-read for this test: its panel declared, nothing scored."""
+    clock.set(_built.built_until)
+    return _built.evaluated("scoring")
+
+
+@pytest.fixture
+def scoring_panel(opened):
+    return opened.panel
+
+
+@pytest.fixture
+def ranked(_built, db, clock):
+    """The "ranked" tender re-read for this test, its panel and active members."""
+    clock.set(_built.built_until)
+    opened = _built.evaluated("ranked")
+    return opened, opened.panel, opened.members
 
 
 def totals(ranking: Ranking) -> dict[str, str]:
@@ -403,14 +458,15 @@ def test_after_an_upheld_challenge_the_new_round_is_checked_afresh(
         remedy="reopen_evaluation",
     )
     tender_services.challenge_decide(challenge=challenge, actor=approver, note="重新评审。")
-    assert set(ScoreSheet.objects.values_list("status", flat=True)) == {SheetStatus.REOPENED}
+    sheets = ScoreSheet.objects.filter(member__panel=scoring_panel)
+    assert set(sheets.values_list("status", flat=True)) == {SheetStatus.REOPENED}
 
     # Every member scores again; the last submission runs the panel check once more.
     score_everything(scoring_panel, opened.bids, with_bid_a(["40", "40", "40", "40", "20"]))
     again = DeviationFlag.objects.get(status=DeviationStatus.OPEN)
     assert again.sheet == sheet(members[4], opened.bids[0])
     assert not Ranking.objects.filter(tender=opened.tender).exists()
-    assert ScoreSheet.objects.filter(status=SheetStatus.LOCKED).count() == 19
+    assert sheets.filter(status=SheetStatus.LOCKED).count() == 19
 
     deviation_confirm(flag=again, actor=members[4].user, note=EXPLANATION)
     ranking = Ranking.objects.get(tender=opened.tender)
