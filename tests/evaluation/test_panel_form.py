@@ -1,8 +1,14 @@
 """Forming the panel: sizes and expert share (87号令 Art. 47), the reproducible random draw,
-conflict exclusions recorded with their reasons, named members, refusals."""
+conflict exclusions recorded with their reasons, named members, refusals.
+
+The module builds once (each test rolls back to it) the opened tender with four qualified
+bids and no panel. The pool is each test's own: the conflict and pool-size tests count on
+an empty one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -36,7 +42,15 @@ from marketplace.models import AuditAction, AuditEvent
 from marketplace.services import user_set_active
 from tenders import services as tender_services
 from tenders.models import TenderStatus
+from tests.conftest import building, module_database
 from tests.evaluation.conftest import form_panel, make_assessor, open_tender
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+)
 
 PANEL_EVENTS = (
     AuditAction.PANEL_FORMED,
@@ -50,6 +64,28 @@ def _english():
     """These tests read the services' messages in English (the site default is Chinese)."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the opened tender, no pool, no panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared()
+        shared.opened["opened"] = build_opened(clock)
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The shared tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("opened")
 
 
 def events(action):
