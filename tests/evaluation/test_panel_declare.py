@@ -1,7 +1,15 @@
 """Conflict-of-interest declarations: signing before the bids, replacement by a new draw,
-scoring once every member has declared."""
+scoring once every member has declared.
+
+The module builds once (each test rolls back to it) the pool and the opened tender with its
+panel formed, nobody declared. The tests that need a pool of their own make it for a
+tender of another category (the shared pool is for elderly care).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,8 +26,25 @@ from evaluation.models import (
     SheetStatus,
 )
 from evaluation.services.panels import panel_declare, shuffled
-from marketplace.models import AuditAction, AuditEvent
-from tests.evaluation.conftest import active_members, declare_all, form_panel, make_assessor
+from marketplace.models import AuditAction, AuditEvent, Role
+from orgs_registry.models import ServiceCategory
+from tests.conftest import building, module_database, persona
+from tests.evaluation.conftest import (
+    active_members,
+    declare_all,
+    form_panel,
+    make_assessor,
+    open_tender,
+)
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
+from tests.tenders.conftest import publish_tender
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +52,59 @@ def _english():
     """These tests read the services' messages in English (the site default is Chinese)."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool and the opened tender with its panel formed."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        opened = shared.opened["declaring"] = build_opened(clock)
+        shared.panels["declaring"] = form_panel(opened.tender, persona("official", Role.OFFICIAL))
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The shared tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("declaring")
+
+
+@pytest.fixture
+def panel(opened):
+    """The shared tender's panel: five members drawn from the pool, nobody declared."""
+    return opened.panel
+
+
+@pytest.fixture
+def other_category(db):
+    """A category nobody in the pool assesses."""
+    return ServiceCategory.objects.get(code="child_youth")
+
+
+@pytest.fixture
+def opened_elsewhere(opened, clock, official, approver, second_official, other_category):
+    """An opened tender of ``other_category``: its pool is empty until a test fills it."""
+    return open_tender(
+        make_tender=partial(
+            publish_tender, official=official, approver=approver, category=other_category
+        ),
+        clock=clock,
+        official=official,
+        second_official=second_official,
+    )
 
 
 def events(action):
@@ -165,7 +243,10 @@ def test_a_chair_in_conflict_hands_the_chair_to_the_replacement(panel):
     assert panel.chair_id == chair_seat.replaced_by.user_id
 
 
-def test_the_replacement_draw_keeps_the_same_agency_rule(opened, official, category):
+def test_the_replacement_draw_keeps_the_same_agency_rule(
+    opened_elsewhere, official, other_category
+):
+    opened, category = opened_elsewhere, other_category
     for i in range(5):
         make_assessor(f"seat{i}", agency=f"评估所{i}", categories=[category])
     panel = form_panel(opened.tender, official)
@@ -185,7 +266,10 @@ def test_the_replacement_draw_keeps_the_same_agency_rule(opened, official, categ
     assert not events(AuditAction.PANEL_CONFLICT_DECLARED)
 
 
-def test_a_spare_from_the_leaving_members_agency_may_replace_them(opened, official, category):
+def test_a_spare_from_the_leaving_members_agency_may_replace_them(
+    opened_elsewhere, official, other_category
+):
+    opened, category = opened_elsewhere, other_category
     for i in range(5):
         make_assessor(f"seat{i}", agency=f"评估所{i}", categories=[category])
     panel = form_panel(opened.tender, official)
