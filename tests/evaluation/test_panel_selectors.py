@@ -1,7 +1,13 @@
 """Scoped reads of panels: nobody reads bid content before declaring, exclusions are the
-office's, a seat or a panel that is not yours is a 404."""
+office's, a seat or a panel that is not yours is a 404.
+
+The module builds once (each test rolls back to it) the pool and two opened tenders: one
+with its panel formed, nobody declared, and one without a panel ("bare").
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 from django.http import Http404
@@ -21,7 +27,60 @@ from evaluation.selectors import (
     past_performance_means,
 )
 from evaluation.services.panels import panel_declare
+from marketplace.models import Role
+from tests.conftest import building, module_database, persona
 from tests.evaluation.conftest import active_members, form_panel
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool, the "declaring" tender with its panel formed and
+    the "bare" tender without a panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        opened = shared.opened["declaring"] = build_opened(clock)
+        shared.panels["declaring"] = form_panel(opened.tender, persona("official", Role.OFFICIAL))
+        shared.opened["bare"] = build_opened(clock)
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The "declaring" tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("declaring")
+
+
+@pytest.fixture
+def panel(opened):
+    """The shared tender's panel: five members drawn from the pool, nobody declared."""
+    return opened.panel
+
+
+@pytest.fixture
+def bare(_built, db, clock) -> Evaluated:
+    """The "bare" tender re-read for this test: opened, four qualified bids, no panel."""
+    clock.set(_built.built_until)
+    return _built.evaluated("bare")
 
 
 def declare(member, conflict=False):
@@ -116,15 +175,15 @@ def test_the_panel_is_seen_by_the_office_auditors_and_its_members(
             panel_get_for_user(user, opened.tender)
 
 
-def test_a_tender_without_a_panel_is_a_404(opened, official):
+def test_a_tender_without_a_panel_is_a_404(bare, official):
     with pytest.raises(Http404):
-        panel_get_for_user(official, opened.tender)
+        panel_get_for_user(official, bare.tender)
 
 
 def test_draws_show_their_seeds_to_all_and_exclusions_to_the_office_only(
-    opened, official, auditor, pool
+    bare, official, auditor, pool
 ):
-    panel = form_panel(opened.tender, official)
+    panel = form_panel(bare.tender, official)
     # The draw's record as the conflict tests produce it (here: one same-agency exclusion).
     PanelDraw.objects.filter(panel=panel).update(
         excluded=[{"user": 1, "name": "某", "reason": "same_agency", "detail": "同所"}]
