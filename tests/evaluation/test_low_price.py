@@ -1,8 +1,13 @@
 """Abnormally low prices (87号令 Art. 60; DESIGN 4.4): flagged at panel formation, justified
-in writing by the bidder, accepted or rejected by the panel (through its chair)."""
+in writing by the bidder, accepted or rejected by the panel (through its chair).
+
+The module builds once (each test rolls back to it) the pool and the opened tender priced
+``LOW_PRICES``, no panel yet: the tests form it (which flags the low price).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,7 +27,16 @@ from evaluation.selectors import (
 from evaluation.services.panels import justification_decide, justification_submit
 from marketplace.models import AuditAction, AuditEvent
 from tenders.models import BidStatus
-from tests.evaluation.conftest import active_members, declare_all, form_panel, open_tender
+from tests.conftest import building, module_database
+from tests.evaluation.conftest import active_members, declare_all, form_panel
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
 
 LOW_PRICES = ["480000", "450000", "470000", "300000"]
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -39,16 +53,31 @@ def events(action):
     return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
 
 
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool and the "low" tender, no panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        shared.opened["low"] = build_opened(clock, prices=LOW_PRICES)
+        yield shared.done(clock)
+
+
 @pytest.fixture
-def low(make_tender, clock, official, second_official, pool):
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def low(_built, db, clock) -> Evaluated:
     """An opened tender whose fourth bid (300000) is below 80% of the others' mean."""
-    return open_tender(
-        make_tender=make_tender,
-        clock=clock,
-        official=official,
-        second_official=second_official,
-        prices=LOW_PRICES,
-    )
+    clock.set(_built.built_until)
+    return _built.evaluated("low")
 
 
 @pytest.fixture
