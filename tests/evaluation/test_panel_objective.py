@@ -1,25 +1,33 @@
 """Objective scores computed at panel formation from the registry: a real confirmed grade,
-certified social workers on the staffing plan, past performance (no source yet)."""
+certified social workers on the staffing plan, past performance (no source yet).
+
+The module builds once (each test rolls back to it) the pool, the graded bidder and the
+opened tender scored on ``CRITERIA`` with ``RULES``; the tests form its panel.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from evaluation.models import ObjectiveScore, Panel
-from marketplace.models import AuditAction, AuditEvent, Role
+from marketplace.models import AuditAction, AuditEvent, Role, User
 from orgs_registry import services as registry
 from orgs_registry.identifiers import make_id_number, make_uscc
+from orgs_registry.models import ServiceCategory
 from orgs_registry.services import StaffInput
 from tenders import services as tender_services
-from tenders.models import TenderCriterion
-from tests.conftest import make_user
-from tests.evaluation.conftest import form_panel
-from tests.tenders.conftest import Bidder, make_bidder, submit_bid
+from tenders.models import Bid, Tender, TenderCriterion
+from tests.conftest import building, make_user, module_database, persona
+from tests.evaluation.conftest import OpenedTender, form_panel
+from tests.evaluation.test_api_support import BUILT_AT, Shared, build_personas, build_pool
+from tests.tenders.conftest import Bidder, Clock, make_bidder, publish_tender, submit_bid
 
 CRITERIA = [
     {"code": "price", "name": "价格", "kind": "price", "points": "30"},
@@ -87,9 +95,11 @@ def graded_bidder(*, registry_admin, grader, clock) -> Bidder:
     return Bidder(organization=organization, admin=admin, member=member, staff_ids=people)
 
 
-@pytest.fixture
-def scored(make_tender, clock, official, second_official, registry_admin, assessor, pool):
-    graded = graded_bidder(registry_admin=registry_admin, grader=assessor, clock=clock)
+def open_scored(
+    *, make_tender, clock: Clock, official: User, second_official: User, graded: Bidder
+) -> OpenedTender:
+    """A tender scored on ``CRITERIA`` with ``RULES``, bid by ``graded`` and three plain
+    bidders, opened and every bid qualified."""
     tender = make_tender(criteria=CRITERIA)
     for code, rule in RULES.items():
         TenderCriterion.objects.filter(tender=tender, code=code).update(rule=rule)
@@ -105,7 +115,49 @@ def scored(make_tender, clock, official, second_official, registry_admin, assess
         bid.refresh_from_db()
         tender_services.bid_review(bid=bid, actor=official, qualified=True)
     tender.refresh_from_db()
-    return tender, bidders, bids
+    return OpenedTender(tender=tender, bidders=bidders, bids=bids)
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool (and the grader, an assessor of every category),
+    the graded bidder and the opened tender (``open_scored``), no panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        official = persona("official", Role.OFFICIAL)
+        grader = persona("assessor", Role.ASSESSOR)
+        shared = Shared(pool=build_pool())
+        graded = graded_bidder(
+            registry_admin=persona("registry_admin", Role.REGISTRY_ADMIN),
+            grader=grader,
+            clock=clock,
+        )
+        shared.opened["scored"] = open_scored(
+            make_tender=partial(
+                publish_tender,
+                official=official,
+                approver=persona("approver", Role.APPROVER),
+                category=ServiceCategory.objects.get(code="elderly_care"),
+            ),
+            clock=clock,
+            official=official,
+            second_official=persona("second_official", Role.OFFICIAL),
+            graded=graded,
+        )
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def scored(_built, db, clock) -> tuple[Tender, list[Bidder], list[Bid]]:
+    """The shared tender, its bidders and bids re-read for this test."""
+    clock.set(_built.built_until)
+    opened = _built.evaluated("scored")
+    return opened.tender, opened.bidders, opened.bids
 
 
 def score_of(bid, code):
