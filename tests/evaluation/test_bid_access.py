@@ -2,14 +2,61 @@
 
 DESIGN 4.4: every member signs the conflict declaration before seeing the bids; an assessor
 who is not on the panel has no business reading them at all.
+
+The module builds once (each test rolls back to it) the pool and the opened tender without
+a panel; the ``panel`` fixture forms it for the test.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tenders import permissions
-from tests.evaluation.conftest import active_members, declare_all, make_assessor
+from tests.conftest import building, module_database
+from tests.evaluation.conftest import active_members, declare_all, form_panel, make_assessor
+from tests.evaluation.test_api_support import (
+    BUILT_AT,
+    Evaluated,
+    Shared,
+    build_opened,
+    build_personas,
+    build_pool,
+)
+
+
+@pytest.fixture(scope="module")
+def _built(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shared]:
+    """Built once for the module: the pool and the opened tender, no panel."""
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=BUILT_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        build_personas()
+        shared = Shared(pool=build_pool())
+        shared.opened["opened"] = build_opened(clock)
+        yield shared.done(clock)
+
+
+@pytest.fixture
+def pool(_built, db):
+    return _built.fresh_pool()
+
+
+@pytest.fixture
+def opened(_built, db, clock) -> Evaluated:
+    """The shared tender re-read for this test; the clock where the build left it."""
+    clock.set(_built.built_until)
+    return _built.evaluated("opened")
+
+
+@pytest.fixture
+def panel(opened, official, pool):
+    """The tender's panel: five members drawn from the pool, nobody declared."""
+    return form_panel(opened.tender, official)
 
 
 @pytest.fixture
