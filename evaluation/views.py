@@ -21,7 +21,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -400,12 +399,12 @@ def sheet_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submit = request.POST.get("action") == "submit"
     if form.is_valid():
         try:
-            with transaction.atomic():
-                saved = sheet_services.scoresheet_save(
+            if submit:
+                sheet_services.scoresheet_save_and_submit(
                     sheet=sheet, actor=request.user, scores=form.items()
                 )
-                if submit:
-                    saved = sheet_services.scoresheet_submit(sheet=saved, actor=request.user)
+            else:
+                sheet_services.scoresheet_save(sheet=sheet, actor=request.user, scores=form.items())
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:

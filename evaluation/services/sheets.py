@@ -338,6 +338,16 @@ def scoresheet_save(
     return sheet
 
 
+def scoresheet_save_and_submit(
+    *, sheet: ScoreSheet, actor: User, scores: Iterable[Mapping[str, Any]]
+) -> ScoreSheet:
+    """Save ``scores`` and submit the sheet in one transaction (the page's "submit" button):
+    an incomplete sheet saves nothing."""
+    with transaction.atomic():
+        saved = scoresheet_save(sheet=sheet, actor=actor, scores=scores)
+        return scoresheet_submit(sheet=saved, actor=actor)
+
+
 def scoresheet_submit(*, sheet: ScoreSheet, actor: User) -> ScoreSheet:
     """Submit a draft with every subjective criterion scored.
 
