@@ -44,6 +44,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(skip)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """Put back the rows the migrations made after a transactional test flushed them.
+
+    Django restores a ``serialized_rollback`` test's data when the NEXT such test starts,
+    so the flush at its end leaves the database empty for whatever runs after it. Django's
+    own runner runs transactional tests last; with one worker per core a module of them may
+    be followed by others, which need the service catalogue and the communities.
+    """
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    if (
+        nextitem is not None  # after the last test the test database is gone
+        and marker
+        and marker.kwargs.get("transaction")
+        and marker.kwargs.get("serialized_rollback")
+    ):
+        from django.db import connections
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            for connection in connections.all():
+                contents = getattr(connection, "_test_serialized_contents", None)
+                if contents:
+                    connection.creation.deserialize_db_from_string(contents)
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path) -> None:
     # Hashing with Argon2 costs ~50 ms a user; the algorithm is not what tests check.
