@@ -967,13 +967,11 @@ class DeviationViewSet(_EvaluationViewSet):
         """
         user = self.user
         allow(_may_sit_on_panels(user))
-        pk = self.kwargs["pk"]
-        for sheet in selectors.scoresheet_list_for_user(user):
-            for flag in sheet.flags.all():
-                if flag.pk == pk:
-                    return flag
-        allow(not permissions.is_office_or_auditor(user))
-        raise Http404
+        try:
+            return selectors.deviation_get_for_user(user, self.kwargs["pk"])
+        except Http404:
+            allow(not permissions.is_office_or_auditor(user))
+            raise
 
     @extend_schema(
         summary="Keep the flagged score, with a written reason",

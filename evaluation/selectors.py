@@ -643,3 +643,22 @@ def reopenable_sheets(user: Any, panel: Panel) -> list[ScoreSheet]:
         .order_by("member__seat", "bid__pk")
     )
     return [sheet for sheet in sheets if permissions.can_reopen_sheet(user, sheet)]
+
+
+def deviation_get_for_user(user: Any, pk: Any) -> DeviationFlag:
+    """A deviation flag on one of the caller's own sheets; Http404 for anyone else's, alike
+    to a missing one (only the member answers a flag)."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        raise Http404
+    flag = (
+        DeviationFlag.objects.select_related(
+            "sheet__member__panel__tender", "sheet__bid__organization", "criterion"
+        )
+        .filter(pk=pk, sheet__member__user_id=user_id)
+        .exclude(sheet__member__status=MemberStatus.REPLACED)
+        .first()
+    )
+    if flag is None:
+        raise Http404
+    return flag
