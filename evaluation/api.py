@@ -1021,18 +1021,11 @@ class ObjectiveScoreViewSet(_EvaluationViewSet):
         """
         user = self.user
         allow(_may_sit_on_panels(user))
-        for assignment in selectors.my_assignments(user):
-            if not assignment.is_chair:
-                continue
-            try:
-                scores = selectors.objective_scores_for_user(user, assignment.tender)
-            except Http404:
-                continue
-            score = scores.filter(pk=self.kwargs["pk"]).first()
-            if score is not None:
-                return score, assignment.member
-        allow(not permissions.is_office_or_auditor(user))
-        raise Http404
+        try:
+            return selectors.objective_score_get_for_chair(user, self.kwargs["pk"])
+        except Http404:
+            allow(not permissions.is_office_or_auditor(user))
+            raise
 
     @extend_schema(
         summary="A tender's objective scores, with what each was computed from",

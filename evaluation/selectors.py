@@ -662,3 +662,23 @@ def deviation_get_for_user(user: Any, pk: Any) -> DeviationFlag:
     if flag is None:
         raise Http404
     return flag
+
+
+def objective_score_get_for_chair(user: Any, pk: Any) -> tuple[ObjectiveScore, PanelMember]:
+    """An objective score of a panel the caller chairs (and sits on, declared), with the
+    caller's seat; Http404 otherwise, alike to a missing one."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        raise Http404
+    score = (
+        ObjectiveScore.objects.select_related("bid__organization", "criterion__tender__panel")
+        .filter(pk=pk, criterion__tender__panel__chair_id=user_id)
+        .first()
+    )
+    if score is None:
+        raise Http404
+    panel = score.criterion.tender.panel
+    member = permissions.panel_seat(user, panel)
+    if member is None or not permissions.is_declared_member(user, panel, member):
+        raise Http404
+    return score, member
