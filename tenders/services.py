@@ -35,6 +35,8 @@ from evaluation.models import SchemeTemplate
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, User
+from marketplace.record_language import in_language_of_record as _in_language_of_record
+from marketplace.record_language import record_text as _record_text
 from marketplace.uploads import (
     DOCUMENT_CONTENT_TYPES,
     DOCUMENT_MAX_BYTES,
@@ -726,20 +728,6 @@ def _open_bids(tender: Tender, *, actor: User) -> None:
             ),
         )
     notifications.tender_opened(tender)
-
-
-def _record_text(message: str, **params: Any) -> str:
-    """A system-written text stored on a public record: in the office's language of record
-    (LANGUAGE_CODE), whatever language the acting user reads. ``message`` is marked with
-    ``gettext_noop`` so that it is in the catalogue."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return _(message) % params if params else _(message)
-
-
-def _in_language_of_record(message: Any) -> str:
-    """A lazy message rendered in LANGUAGE_CODE (for texts stored on records)."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return str(message)
 
 
 def _fail(tender: Tender, *, actor: User, reason: str) -> None:

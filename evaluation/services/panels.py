@@ -22,11 +22,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -48,6 +47,7 @@ from marketplace.audit import audit_record
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, Role, User
 from marketplace.permissions import has_role, is_official
+from marketplace.record_language import record_text as _record_text
 from marketplace.uploads import (
     DOCUMENT_MAX_BYTES,
     read_upload,
@@ -92,13 +92,6 @@ def _lock(obj: M) -> M:
     model: Any = type(obj)
     locked: M = model.objects.select_for_update().get(pk=obj.pk)
     return locked
-
-
-def _record_text(message: str, **params: Any) -> str:
-    """A text stored on a record (exclusion details, a bid's reason): in the office's
-    language of record (LANGUAGE_CODE), whatever language the actor reads."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return _(message) % params if params else _(message)
 
 
 def _name(user: User) -> str:
