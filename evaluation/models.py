@@ -17,6 +17,8 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from tenders.models import EvaluationKind, PerformanceGrade
+
 # --- Scheme templates ----------------------------------------------------------------------
 
 
@@ -732,3 +734,251 @@ class RankingCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ranking} {self.reason}"
+
+
+# --- Third-party performance evaluation (DESIGN 4.5) -------------------------------------------
+
+
+class PerformanceGroup(models.TextChoices):
+    DECISION = "decision", pgettext_lazy("performance group", "Decision")
+    PROCESS = "process", pgettext_lazy("performance group", "Process")
+    OUTPUT = "output", pgettext_lazy("performance group", "Output")
+    BENEFIT = "benefit", pgettext_lazy("performance group", "Benefit")
+
+
+class PerformanceIndicatorSet(models.Model):
+    """The indicators a delivered project is evaluated against, stored as data: four groups
+    worth 100 points, output and benefit at least 60, one satisfaction indicator
+    (``evaluation.performance.set_problems``)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=160, blank=True)
+    version = models.CharField(_("version"), max_length=20, default="1")
+    is_current = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("performance indicator set")
+        verbose_name_plural = _("performance indicator sets")
+        ordering = ["-is_current", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=Q(is_current=True),
+                name="one_current_performance_set",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.version})"
+
+    @property
+    def label(self) -> str:
+        english = (get_language() or "").startswith("en")
+        return (self.name_en or self.name) if english else self.name
+
+
+class PerformanceIndicator(models.Model):
+    set = models.ForeignKey(
+        PerformanceIndicatorSet,
+        verbose_name=_("indicator set"),
+        on_delete=models.CASCADE,
+        related_name="indicators",
+    )
+    group = models.CharField(_("group"), max_length=10, choices=PerformanceGroup.choices)
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    guidance = models.TextField(_("how to score"), blank=True, max_length=2000)
+    max_points = models.DecimalField(_("maximum points"), max_digits=5, decimal_places=1)
+    is_satisfaction = models.BooleanField(_("scored from the satisfaction survey"), default=False)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("performance indicator")
+        verbose_name_plural = _("performance indicators")
+        ordering = ["set", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["set", "code"], name="performance_indicator_code_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_points__gt=0), name="performance_indicator_points_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+    @property
+    def label(self) -> str:
+        english = (get_language() or "").startswith("en")
+        return (self.name_en or self.name) if english else self.name
+
+
+class PerformanceEvaluationStatus(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned to the assessor")
+    SUBMITTED = "submitted", _("Submitted")
+    REPLIED = "replied", _("Answered by the organization")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# States in which an evaluation's result stands (and counts for payment and past performance).
+PERFORMANCE_RESULT_STATES = frozenset(
+    {PerformanceEvaluationStatus.SUBMITTED, PerformanceEvaluationStatus.REPLIED}
+)
+
+
+class PerformanceEvaluation(ConcurrentTransitionMixin, models.Model):
+    """A third-party performance evaluation (第三方绩效评价) of a contract, mid-term or final,
+    by an assessor independent of the supplier. Its grade settles the milestone it is tied to."""
+
+    contract = models.ForeignKey(
+        "tenders.Contract",
+        verbose_name=_("contract"),
+        on_delete=models.PROTECT,
+        related_name="performance_evaluations",
+    )
+    milestone = models.ForeignKey(
+        "tenders.Milestone",
+        verbose_name=_("milestone"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="performance_evaluations",
+    )
+    kind = models.CharField(
+        pgettext_lazy("evaluation", "kind"),
+        max_length=10,
+        choices=EvaluationKind.choices,
+    )
+    indicator_set = models.ForeignKey(
+        PerformanceIndicatorSet, verbose_name=_("indicator set"), on_delete=models.PROTECT
+    )
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessor"),
+        on_delete=models.PROTECT,
+        related_name="performance_evaluations",
+    )
+    status = FSMField(
+        _("status"),
+        default=PerformanceEvaluationStatus.ASSIGNED,
+        choices=PerformanceEvaluationStatus.choices,
+        protected=True,
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(_("assigned"))
+    due_date = models.DateField(_("due"))
+    # The assessor's declaration of independence from the supplier (same rules as panels).
+    declared_at = models.DateTimeField(_("independence declared"), null=True, blank=True)
+    satisfaction_answers = models.PositiveIntegerField(_("survey answers"), default=0)
+    satisfaction_rate = models.DecimalField(
+        _("satisfied (%)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    total_score = models.DecimalField(
+        _("total score"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    grade = models.CharField(
+        pgettext_lazy("performance", "grade"),
+        max_length=10,
+        choices=PerformanceGrade.choices,
+        blank=True,
+    )
+    conclusion = models.TextField(_("conclusion"), blank=True, max_length=8000)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    reply = models.TextField(_("organization's reply"), blank=True, max_length=8000)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("replied by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
+    withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True, max_length=2000)
+
+    class Meta:
+        verbose_name = _("performance evaluation")
+        verbose_name_plural = _("performance evaluations")
+        ordering = ["-assigned_at", "-pk"]
+        indexes = [
+            models.Index(fields=["assessor", "status"], name="perf_eval_assessor_idx"),
+            models.Index(fields=["kind", "status", "submitted_at"], name="perf_eval_kind_idx"),
+        ]
+        constraints = [
+            # One standing evaluation of each kind per contract (a withdrawn one may be redone).
+            models.UniqueConstraint(
+                fields=["contract", "kind"],
+                condition=~Q(status="withdrawn"),
+                name="one_evaluation_per_kind_and_contract",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.get_kind_display()}"
+
+    @property
+    def has_result(self) -> bool:
+        return self.status in PERFORMANCE_RESULT_STATES
+
+    @transition(
+        field=status,
+        source=PerformanceEvaluationStatus.ASSIGNED,
+        target=PerformanceEvaluationStatus.SUBMITTED,
+    )
+    def submit(self) -> None:
+        """The assessor submitted scores, grade and conclusion; the milestone is settled."""
+
+    @transition(
+        field=status,
+        source=PerformanceEvaluationStatus.SUBMITTED,
+        target=PerformanceEvaluationStatus.REPLIED,
+    )
+    def record_reply(self) -> None:
+        """The organization answered the conclusion (once; the reply is public with it)."""
+
+    @transition(
+        field=status,
+        source=PerformanceEvaluationStatus.ASSIGNED,
+        target=PerformanceEvaluationStatus.WITHDRAWN,
+    )
+    def withdraw(self) -> None:
+        """Taken from the assessor before submission (a conflict found, or replaced)."""
+
+
+class PerformanceScore(models.Model):
+    """The assessor's score for one indicator, with the evidence it rests on."""
+
+    evaluation = models.ForeignKey(
+        PerformanceEvaluation,
+        verbose_name=_("performance evaluation"),
+        on_delete=models.CASCADE,
+        related_name="scores",
+    )
+    indicator = models.ForeignKey(
+        PerformanceIndicator, verbose_name=_("indicator"), on_delete=models.PROTECT
+    )
+    score = models.DecimalField(_("score"), max_digits=4, decimal_places=1)
+    evidence = models.TextField(_("evidence"), blank=True, max_length=4000)
+
+    class Meta:
+        verbose_name = _("performance score")
+        verbose_name_plural = _("performance scores")
+        ordering = ["indicator__sort_order", "indicator__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "indicator"], name="one_performance_score_per_indicator"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0), name="performance_score_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code}: {self.score}"

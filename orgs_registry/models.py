@@ -908,3 +908,85 @@ class CreditMeasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} {self.get_kind_display()}: {self.title}"
+
+
+class CreditProposalStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for the registry")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CreditProposal(ConcurrentTransitionMixin, models.Model):
+    """A proposed credit-list entry raised by another part of the system (a poor performance
+    evaluation, later an integrity finding); only the registry admin puts it on a list."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="credit_proposals",
+    )
+    credit_list = models.CharField(_("list"), max_length=10, choices=CreditList.choices)
+    reason = models.TextField(_("reason"), max_length=2000)
+    source = models.CharField(
+        _("source"), max_length=200, help_text=_("What raised the proposal, e.g. an evaluation.")
+    )
+    source_url = models.CharField(_("source link"), max_length=200, blank=True)
+    status = FSMField(
+        _("status"),
+        default=CreditProposalStatus.PROPOSED,
+        choices=CreditProposalStatus.choices,
+        protected=True,
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, max_length=2000)
+    entry = models.OneToOneField(
+        CreditEntry,
+        verbose_name=_("credit list entry"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposal",
+    )
+
+    class Meta:
+        verbose_name = _("credit proposal")
+        verbose_name_plural = _("credit proposals")
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source"],
+                condition=Q(status="proposed"),
+                name="one_open_proposal_per_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.get_credit_list_display()} ({self.source})"
+
+    @transition(
+        field=status, source=CreditProposalStatus.PROPOSED, target=CreditProposalStatus.CONFIRMED
+    )
+    def confirm(self) -> None:
+        """The registry admin put the organization on the list."""
+
+    @transition(
+        field=status, source=CreditProposalStatus.PROPOSED, target=CreditProposalStatus.REJECTED
+    )
+    def reject(self) -> None:
+        """The registry admin declined, with a note."""

@@ -189,6 +189,15 @@ class Tender(ConcurrentTransitionMixin, models.Model):
         help_text=_("The template the criteria were taken from, if any."),
     )
     awarded_at = models.DateTimeField(_("awarded"), null=True, blank=True)
+    programme = models.ForeignKey(
+        "tenders.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tenders",
+        help_text=_("Sets the contract's payment plan; the default programme when empty."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -298,6 +307,22 @@ class Tender(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=TenderStatus.AWARDED, target=TenderStatus.EVALUATING)
     def reopen_evaluation(self) -> None:
         """An upheld challenge sends the tender back to the panel or to the award."""
+
+    @transition(field=status, source=TenderStatus.AWARDED, target=TenderStatus.CONTRACTED)
+    def contract_signed(self) -> None:
+        """Both sides signed the contract."""
+
+    @transition(field=status, source=TenderStatus.CONTRACTED, target=TenderStatus.IN_DELIVERY)
+    def start_delivery(self) -> None:
+        """The contract's service period began."""
+
+    @transition(
+        field=status,
+        source=[TenderStatus.CONTRACTED, TenderStatus.IN_DELIVERY],
+        target=TenderStatus.COMPLETED,
+    )
+    def complete(self) -> None:
+        """The contract was completed or terminated: the project is over."""
 
 
 class CriterionKind(models.TextChoices):
@@ -931,3 +956,27 @@ class ChallengeDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+from tenders.models.contracts import (  # noqa: E402, F401 (re-exported; they need Tender first)
+    PUBLIC_CONTRACT_STATES,
+    SETTLED_MILESTONE_STATES,
+    Contract,
+    ContractStatus,
+    ContractTeamMember,
+    DeliveryDocument,
+    DeliveryDocumentKind,
+    DeliveryReport,
+    DeliveryReportStatus,
+    EvaluationKind,
+    Milestone,
+    MilestoneKind,
+    MilestoneStatus,
+    PerformanceGrade,
+    Programme,
+    SurveyResponse,
+    SurveySite,
+    TeamChange,
+    TeamChangeKind,
+    TeamChangeStatus,
+)
