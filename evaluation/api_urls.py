@@ -8,7 +8,7 @@ to the tenders API's own routes under the same prefix.
 
 from rest_framework.routers import SimpleRouter
 
-from evaluation import api
+from evaluation import api, api_urls_grades, api_urls_performance
 
 # Path converters (not regular expressions): ids are integers in the URLs and the schema.
 router = SimpleRouter(use_regex_path=False)
@@ -23,4 +23,4 @@ router.register("assessors/me/employments", api.EmploymentViewSet, basename="ass
 router.register("assessors/me/relations", api.RelationViewSet, basename="assessor-relation")
 router.register("assessors", api.AssessorViewSet, basename="assessor")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + api_urls_performance.urlpatterns + api_urls_grades.urlpatterns

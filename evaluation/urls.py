@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evaluation import views
+from evaluation import urls_grades, urls_performance, views
 
 app_name = "evaluation"
 
@@ -40,3 +40,4 @@ urlpatterns = [
         name="justification_document",
     ),
 ]
+urlpatterns += urls_performance.urlpatterns + urls_grades.urlpatterns

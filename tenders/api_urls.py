@@ -5,7 +5,7 @@ Resources are plural nouns; state changes are POST sub-resources (DESIGN.md sect
 
 from rest_framework.routers import SimpleRouter
 
-from tenders import api
+from tenders import api, api_urls_contracts, api_urls_delivery
 
 # Path converters (not regular expressions): ids are integers in the URLs and the schema.
 router = SimpleRouter(use_regex_path=False)
@@ -32,4 +32,4 @@ router.register("tenders", api.TenderAwardViewSet, basename="tender-award")
 router.register("challenges", api.ChallengeViewSet, basename="challenge")
 router.register("challenge-documents", api.ChallengeDocumentViewSet, basename="challenge-document")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + api_urls_contracts.urlpatterns + api_urls_delivery.urlpatterns

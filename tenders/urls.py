@@ -3,7 +3,7 @@ organization's bids and their receipts, the award, results and challenges."""
 
 from django.urls import path
 
-from tenders import views
+from tenders import urls_contracts, urls_delivery, views
 
 app_name = "tenders"
 
@@ -67,3 +67,4 @@ urlpatterns = [
         name="challenge_document",
     ),
 ]
+urlpatterns += urls_contracts.urlpatterns + urls_delivery.urlpatterns

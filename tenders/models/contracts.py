@@ -472,7 +472,11 @@ class Milestone(ConcurrentTransitionMixin, models.Model):
     def return_report(self) -> None:
         """The official returned the report with comments; a corrected one is due."""
 
-    @transition(field=status, source=MilestoneStatus.REPORTED, target=MilestoneStatus.EVALUATED)
+    @transition(
+        field=status,
+        source=[MilestoneStatus.PLANNED, MilestoneStatus.REPORTED],
+        target=MilestoneStatus.EVALUATED,
+    )
     def mark_checked(self) -> None:
         """The report was accepted (report milestone) or the evaluation filed (evaluation
         milestone)."""
@@ -650,7 +654,7 @@ class SurveySite(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("survey", args=[self.token])
+        return reverse("tenders:survey", args=[self.token])
 
 
 class SurveyResponse(models.Model):

@@ -1,0 +1,5 @@
+"""Pages of the performance part of the evaluation app (included by evaluation.urls)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages of the contracts part of the tenders app (included by tenders.urls)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
