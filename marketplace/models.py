@@ -122,6 +122,9 @@ class AuditAction(models.TextChoices):
     CREDIT_ENTRY_ADDED = "credit.entry_added", _("Put on a credit list")
     CREDIT_ENTRY_REMOVED = "credit.entry_removed", _("Removed from a credit list")
     CREDIT_MEASURE_ADDED = "credit.measure_added", _("Reward or penalty recorded")
+    CREDIT_PROPOSED = "credit.proposed", _("Credit list entry proposed")
+    CREDIT_PROPOSAL_CONFIRMED = "credit.proposal_confirmed", _("Credit list proposal confirmed")
+    CREDIT_PROPOSAL_REJECTED = "credit.proposal_rejected", _("Credit list proposal rejected")
     # tenders
     TENDER_CREATED = "tender.created", _("Tender drafted")
     TENDER_UPDATED = "tender.updated", _("Tender draft changed")

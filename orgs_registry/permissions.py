@@ -11,6 +11,7 @@ from typing import Any
 from marketplace.models import Role
 from marketplace.permissions import has_role, is_org_user
 from orgs_registry.models import (
+    CreditProposalStatus,
     GradeAssessmentStatus,
     Organization,
     OrganizationStatus,
@@ -201,3 +202,26 @@ def can_request_grade_review(user: Any, assessment: Any) -> bool:
 
 def can_manage_credit(user: Any, organization: Any = None) -> bool:
     return is_registry_admin(user)
+
+
+# --- Credit proposals --------------------------------------------------------------------------
+
+
+def can_propose_credit_entry(user: Any, organization: Any = None) -> bool:
+    """Parts of the system that find a failure (a poor final evaluation, an integrity
+    finding) raise a proposal on behalf of their user; only the registry lists."""
+    return has_role(user, Role.OFFICIAL, Role.APPROVER, Role.ASSESSOR, Role.REGISTRY_ADMIN)
+
+
+def can_view_credit_proposals(user: Any) -> bool:
+    """The registry's queue of proposals: its admins decide, auditors read."""
+    return is_registry_admin(user) or has_role(user, Role.AUDITOR)
+
+
+def can_view_credit_proposal(user: Any, proposal: Any) -> bool:
+    """A proposal is not public: the organization's admins see what concerns them."""
+    return can_view_credit_proposals(user) or is_admin_of(user, proposal)
+
+
+def can_decide_credit_proposal(user: Any, proposal: Any) -> bool:
+    return is_registry_admin(user) and proposal.status == CreditProposalStatus.PROPOSED

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
 from marketplace.models import AuditAction, Role, User
+from marketplace.notifications import email_user
 from marketplace.services import user_create, user_role_assign
 from orgs_registry import permissions
 from orgs_registry.exit import open_commitments
@@ -37,6 +39,8 @@ from orgs_registry.models import (
     CreditList,
     CreditMeasure,
     CreditMeasureKind,
+    CreditProposal,
+    CreditProposalStatus,
     DeregistrationInitiator,
     Employment,
     GradeAssessment,
@@ -1163,3 +1167,78 @@ def credit_measure_add(
                     reason=_("Penalty: %(title)s") % {"title": measure.title},
                 )
     return measure
+
+
+# --- Credit proposals -------------------------------------------------------------------------
+def _mail_registry_admins(template: str, context: dict[str, Any]) -> None:
+    """Queue a message to every active registry administrator, each in their language."""
+    for user in User.objects.filter(role=Role.REGISTRY_ADMIN, is_active=True).exclude(email=""):
+        email_user(
+            to=user.email,
+            language=user.language,
+            subject_template=f"orgs_registry/email/{template}_subject.txt",
+            body_template=f"orgs_registry/email/{template}.txt",
+            context={"user": user, "office": settings.STREET_OFFICE["name"], **context},
+        )
+
+
+def credit_proposal_create(
+    *,
+    organization: Organization,
+    credit_list: str,
+    reason: str,
+    source: str,
+    source_url: str = "",
+    actor: User,
+) -> CreditProposal:
+    """Propose a credit-list entry for the registry administrator to confirm or reject.
+
+    One open proposal per organization and source: a second call for the same source
+    (the same evaluation graded poor twice, a retried request) returns the open one.
+    """
+    errors: dict[str, str] = {}
+    if credit_list not in CreditList.values:
+        errors["credit_list"] = _("Choose a credit list.")
+    if not reason.strip():
+        errors["reason"] = _("Say why the organization should be listed.")
+    if not source.strip():
+        errors["source"] = _("Name what raised the proposal.")
+    if errors:
+        raise ValidationError(errors, code="invalid")
+    with transaction.atomic():
+        # The organization's row lock serializes proposals for it, so two callers for
+        # the same source cannot both find none open and both insert.
+        organization = _lock(organization)
+        _require(permissions.can_propose_credit_entry(actor, organization))
+        existing = CreditProposal.objects.filter(
+            organization=organization,
+            source=source.strip(),
+            status=CreditProposalStatus.PROPOSED,
+        ).first()
+        if existing is not None:
+            return existing
+        proposal = CreditProposal(
+            organization=organization,
+            credit_list=credit_list,
+            reason=reason.strip(),
+            source=source.strip(),
+            source_url=source_url.strip(),
+            proposed_by=actor,
+            proposed_at=timezone.now(),
+        )
+        _validated(proposal, exclude=["organization", "proposed_by", "decided_by", "entry"])
+        proposal.save()
+        audit_record(
+            action=AuditAction.CREDIT_PROPOSED,
+            actor=actor,
+            obj=proposal,
+            state_after=proposal.status,
+            details={
+                "organization": organization.pk,
+                "list": credit_list,
+                "reason": proposal.reason,
+                "source": proposal.source,
+            },
+        )
+        _mail_registry_admins("credit_proposed", {"proposal": proposal})
+    return proposal
