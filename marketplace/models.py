@@ -195,6 +195,13 @@ class AuditAction(models.TextChoices):
     CHALLENGE_UPHELD = "challenge.upheld", _("Challenge upheld")
     CHALLENGE_REJECTED = "challenge.rejected", _("Challenge not upheld")
     CHALLENGE_CLOSED = "challenge.closed", _("Challenge closed")
+    DELIVERY_REPORT_FILED = "delivery.report_filed", _("Delivery report filed")
+    DELIVERY_REPORT_ACCEPTED = "delivery.report_accepted", _("Delivery report accepted")
+    DELIVERY_REPORT_RETURNED = "delivery.report_returned", _("Delivery report returned")
+    SURVEY_SITE_ADDED = "survey.site_added", _("Survey site added")
+    SURVEY_SITE_CLOSED = "survey.site_closed", _("Survey site closed")
+    SURVEY_SITE_OPENED = "survey.site_opened", _("Survey site reopened")
+    SURVEY_ANSWERED = "survey.answered", _("Satisfaction survey answered")
 
 
 GENESIS_HASH = "0" * 64
