@@ -202,6 +202,19 @@ class AuditAction(models.TextChoices):
     SURVEY_SITE_CLOSED = "survey.site_closed", _("Survey site closed")
     SURVEY_SITE_OPENED = "survey.site_opened", _("Survey site reopened")
     SURVEY_ANSWERED = "survey.answered", _("Satisfaction survey answered")
+    CONTRACT_DRAFTED = "contract.drafted", _("Contract drawn up")
+    CONTRACT_UPDATED = "contract.updated", _("Contract draft changed")
+    CONTRACT_SIGNATURE = "contract.signature", _("Contract signed by one side")
+    CONTRACT_SIGNED = "contract.signed", _("Contract signed by both sides and published")
+    CONTRACT_STARTED = "contract.started", _("Contract delivery started")
+    CONTRACT_COMPLETED = "contract.completed", _("Contract completed")
+    CONTRACT_TERMINATED = "contract.terminated", _("Contract terminated")
+    TEAM_CHANGE_REQUESTED = "contract.team_change_requested", _("Team change requested")
+    TEAM_CHANGE_APPROVED = "contract.team_change_approved", _("Team change approved")
+    TEAM_CHANGE_REJECTED = "contract.team_change_rejected", _("Team change rejected")
+    MILESTONE_RELEASED = "milestone.released", _("Milestone payment released")
+    MILESTONE_WITHHELD = "milestone.withheld", _("Milestone payment withheld")
+    MILESTONE_PAYMENT_RECORDED = "milestone.payment_recorded", _("Milestone payment recorded")
 
 
 GENESIS_HASH = "0" * 64

@@ -170,3 +170,74 @@ def challenge_decided(challenge: Challenge) -> int:
                 sent.add(user.pk)
                 count += 1
     return count
+
+
+# --- Contracts, team and payments --------------------------------------------------------------
+
+
+def _supplier_admins(contract: Any) -> list[User]:
+    return [user for user in _org_users(contract.organization_id) if user.role == Role.ORG_ADMIN]
+
+
+def _drafter(contract: Any) -> list[User]:
+    user = contract.created_by
+    return [user] if user.is_active and user.email else []
+
+
+def _contract_mail(users: Iterable[User], contract: Any, template: str, **context: Any) -> int:
+    count = 0
+    for user in users:
+        _mail(user, contract.tender, template, {"contract": contract, **context})
+        count += 1
+    return count
+
+
+def contract_drafted(contract: Any) -> int:
+    """The supplier's administrators are asked to read and sign the draft."""
+    return _contract_mail(_supplier_admins(contract), contract, "contract_drafted")
+
+
+def contract_signature(contract: Any, *, side: str) -> int:
+    """One side signed: the other side is asked to sign before the due day."""
+    users = _supplier_admins(contract) if side == "purchaser" else _drafter(contract)
+    return _contract_mail(users, contract, "contract_signature", side=side)
+
+
+def contract_signed(contract: Any) -> int:
+    users = {u.pk: u for u in [*_supplier_admins(contract), *_drafter(contract)]}
+    return _contract_mail(users.values(), contract, "contract_signed")
+
+
+def contract_terminated(contract: Any) -> int:
+    return _contract_mail(_supplier_admins(contract), contract, "contract_terminated")
+
+
+def contract_completed(contract: Any) -> int:
+    return _contract_mail(_supplier_admins(contract), contract, "contract_completed")
+
+
+def milestone_settled(milestone: Any) -> int:
+    """The supplier learns whether a milestone's payment is released or withheld, and why."""
+    contract = milestone.contract
+    return _contract_mail(
+        _supplier_admins(contract), contract, "milestone_settled", milestone=milestone
+    )
+
+
+def milestone_paid(milestone: Any) -> int:
+    contract = milestone.contract
+    return _contract_mail(
+        _supplier_admins(contract), contract, "milestone_paid", milestone=milestone
+    )
+
+
+def team_change_requested(change: Any) -> int:
+    contract = change.contract
+    return _contract_mail(_drafter(contract), contract, "team_change_requested", change=change)
+
+
+def team_change_decided(change: Any) -> int:
+    contract = change.contract
+    return _contract_mail(
+        _supplier_admins(contract), contract, "team_change_decided", change=change
+    )
