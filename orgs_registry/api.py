@@ -44,6 +44,8 @@ from orgs_registry.models import (
     CreditList,
     CreditMeasure,
     CreditMeasureKind,
+    CreditProposal,
+    CreditProposalStatus,
     DeregistrationInitiator,
     Employment,
     FundingType,
@@ -1330,3 +1332,98 @@ class CreditMeasureViewSet(_OrganizationChildViewSet):
         data = parse_input(CreditMeasureCreateSerializer, request)
         measure = services.credit_measure_add(organization=organization, actor=self.user, **data)
         return self._answer(CreditMeasureSerializer, measure, status=201)
+
+
+# --- Credit proposals -------------------------------------------------------------------------
+
+
+CreditProposalStatusField = enum_field(CreditProposalStatus, "CreditProposalStatusEnum")
+
+
+class CreditProposalSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    credit_list = CreditListField(read_only=True)
+    credit_list_label = serializers.CharField(source="get_credit_list_display", read_only=True)
+    status = CreditProposalStatusField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    proposed_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        read_only=True
+    )
+    decided_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = CreditProposal
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "credit_list",
+            "credit_list_label",
+            "reason",
+            "source",
+            "source_url",
+            "status",
+            "status_label",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "entry",
+        ]
+        read_only_fields = fields
+
+
+class CreditProposalViewSet(ApiViewSet):
+    """Proposed credit list entries: the registry confirms or rejects them; auditors read
+    them; an organization's admins see their own. Not public until confirmed."""
+
+    filter_backends = [DjangoFilterBackend]
+    serializer_class = CreditProposalSerializer
+    filterset_fields = ["status", "organization"]
+
+    def get_queryset(self) -> Any:
+        return selectors.credit_proposal_list_for_user(self.request.user)
+
+    def _proposal(self) -> CreditProposal:
+        return selectors.credit_proposal_get_for_user(self.request.user, self.kwargs["pk"])
+
+    def _decide(self, request: Request, *, confirm: bool) -> Response:
+        proposal = self._proposal()
+        allow(permissions.is_registry_admin(self.user))
+        data = parse_input(DecisionSerializer, request)
+        proposal = services.credit_proposal_decide(
+            proposal=proposal, actor=self.user, confirm=confirm, note=data["note"]
+        )
+        return self._answer(CreditProposalSerializer, proposal)
+
+    @extend_schema(summary="Credit list proposals")
+    def list(self, request: Request) -> Response:
+        return self._page(CreditProposalSerializer, self.filter_queryset(self.get_queryset()))
+
+    @extend_schema(
+        summary="One credit list proposal",
+        responses={200: CreditProposalSerializer, **error_responses(401, 404)},
+    )
+    def retrieve(self, request: Request, pk: int) -> Response:
+        return self._answer(CreditProposalSerializer, self._proposal())
+
+    @extend_schema(
+        summary="Confirm a proposal: the organization goes on the list",
+        request=DecisionSerializer,
+        responses={200: CreditProposalSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: int) -> Response:
+        return self._decide(request, confirm=True)
+
+    @extend_schema(
+        summary="Reject a proposal (with a note)",
+        request=DecisionSerializer,
+        responses={200: CreditProposalSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: int) -> Response:
+        return self._decide(request, confirm=False)

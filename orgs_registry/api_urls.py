@@ -26,5 +26,6 @@ router.register(
 router.register("change-requests", api.ChangeRequestViewSet, basename="change-request")
 router.register("grades", api.GradeViewSet, basename="grade")
 router.register("credit-records", api.CreditRecordViewSet, basename="credit-record")
+router.register("credit-proposals", api.CreditProposalViewSet, basename="credit-proposal")
 
 urlpatterns = router.urls

@@ -168,6 +168,7 @@ def _registry_overview(user: User) -> list[Card]:
         change_requests = selectors.pending_change_request_count(user)
         grades = selectors.grade_assessment_list_for_user(user, status="waiting").count()
         credit = selectors.credit_entry_list(active_only=True).count()
+        proposals = selectors.credit_proposal_waiting_count(user)
         cards[0:0] = [
             Card(
                 title=_("Registrations waiting for verification"),
@@ -192,6 +193,14 @@ def _registry_overview(user: User) -> list[Card]:
                 empty_hint=_("No assessment needs an assessor, a notice or a confirmation."),
                 url=reverse("orgs_registry:grade_list") + "?status=waiting",
                 link_text=_("Open the assessments"),
+            ),
+            Card(
+                title=_("Credit list proposals waiting"),
+                value=proposals,
+                tone="attention" if proposals else "good",
+                empty_hint=_("No proposed credit list entry is waiting for a decision."),
+                url=reverse("orgs_registry:credit_proposals"),
+                link_text=_("Decide the proposals"),
             ),
             Card(
                 title=_("Active credit list entries"),

@@ -452,3 +452,15 @@ class CreditMeasureForm(forms.Form):
     downgrade_grade = forms.BooleanField(
         label=_("The penalty lowers the current grade one level"), required=False
     )
+
+
+# --- Credit proposals ------------------------------------------------------------------------
+
+
+class CreditProposalDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("confirm", _("Confirm and put on the list")), ("reject", _("Reject"))],
+        widget=forms.RadioSelect,
+    )
+    note = _reason_field(_("Note (required to reject)"), required=False)

@@ -41,6 +41,8 @@ from orgs_registry.models import (
     CreditEntry,
     CreditList,
     CreditMeasure,
+    CreditProposal,
+    CreditProposalStatus,
     Employment,
     FundingType,
     GradeAssessment,
@@ -511,3 +513,38 @@ def credit_entry_get(pk: Any) -> CreditEntry:
 def credit_measure_list(*, organization: Organization) -> QuerySet[CreditMeasure]:
     """An organization's rewards and penalties, newest first (public, like the credit lists)."""
     return CreditMeasure.objects.filter(organization=organization).order_by("-decided_on", "-pk")
+
+
+# --- Credit proposals -------------------------------------------------------------------------
+def credit_proposal_list_for_user(
+    user: Any, *, organization: Organization | None = None, status: str | None = None
+) -> QuerySet[CreditProposal]:
+    """Proposals the user may read: all for the registry and auditors, its own for an
+    organization's admins (proposals are not public until confirmed as entries)."""
+    queryset = CreditProposal.objects.select_related(
+        "organization", "proposed_by", "decided_by", "entry"
+    )
+    if permissions.can_view_credit_proposals(user):
+        pass
+    elif has_role(user, Role.ORG_ADMIN) and getattr(user, "organization_id", None):
+        queryset = queryset.filter(organization_id=user.organization_id)
+    else:
+        return queryset.none()
+    if organization is not None:
+        queryset = queryset.filter(organization=organization)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def credit_proposal_get_for_user(user: Any, pk: Any) -> CreditProposal:
+    """One proposal the user may read, or 404 (not yours and missing alike)."""
+    try:
+        return credit_proposal_list_for_user(user).get(pk=pk)
+    except (CreditProposal.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def credit_proposal_waiting_count(user: Any) -> int:
+    """Open proposals waiting for the registry's decision (the dashboard card)."""
+    return credit_proposal_list_for_user(user).filter(status=CreditProposalStatus.PROPOSED).count()

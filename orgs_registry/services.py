@@ -1242,3 +1242,51 @@ def credit_proposal_create(
         )
         _mail_registry_admins("credit_proposed", {"proposal": proposal})
     return proposal
+
+
+def credit_proposal_decide(
+    *, proposal: CreditProposal, actor: User, confirm: bool, note: str = ""
+) -> CreditProposal:
+    """The registry administrator confirms a proposal (the entry is listed through
+    ``credit_entry_add``, with its list, reason and source) or rejects it with a note."""
+    if not confirm and not note.strip():
+        raise ValidationError({"note": _("Say why the proposal is rejected.")}, code="required")
+    with transaction.atomic():
+        proposal = _lock(proposal)
+        # The role is checked apart from the state: a decided proposal is a bad request
+        # (the transition names its state), not a forbidden one.
+        _require(permissions.is_registry_admin(actor))
+        before = proposal.status
+        if confirm:
+            fire(proposal, "confirm")
+            proposal.entry = credit_entry_add(
+                organization=proposal.organization,
+                actor=actor,
+                credit_list=proposal.credit_list,
+                reason=proposal.reason,
+                source=proposal.source,
+                listed_on=timezone.localdate(),
+            )
+        else:
+            fire(proposal, "reject")
+        proposal.decided_by = actor
+        proposal.decided_at = timezone.now()
+        proposal.decision_note = note.strip()
+        _validated(proposal, exclude=["organization", "proposed_by", "decided_by", "entry"])
+        proposal.save()
+        audit_record(
+            action=AuditAction.CREDIT_PROPOSAL_CONFIRMED
+            if confirm
+            else AuditAction.CREDIT_PROPOSAL_REJECTED,
+            actor=actor,
+            obj=proposal,
+            state_before=before,
+            state_after=proposal.status,
+            details={
+                "organization": proposal.organization_id,
+                "list": proposal.credit_list,
+                "entry": proposal.entry_id,
+                "note": proposal.decision_note,
+            },
+        )
+    return proposal

@@ -114,6 +114,13 @@ urlpatterns = [
         name="credit_entry_remove",
     ),
     path("registry/change-requests/", views.change_request_list, name="change_requests"),
+    path("registry/credit-proposals/", views.credit_proposal_list, name="credit_proposals"),
+    path("credit-proposals/<int:pk>/", views.credit_proposal_detail, name="credit_proposal_detail"),
+    path(
+        "credit-proposals/<int:pk>/decide/",
+        views.credit_proposal_decide,
+        name="credit_proposal_decide",
+    ),
     path(
         "change-requests/<int:pk>/",
         views.change_request_detail,

@@ -38,6 +38,8 @@ from orgs_registry.models import (
     ChangeRequest,
     ChangeRequestStatus,
     CreditEntry,
+    CreditProposal,
+    CreditProposalStatus,
     FundingType,
     GradeAssessment,
     GradeAssessmentStatus,
@@ -286,6 +288,9 @@ def _manage_page(
         "can": _org_flags(user, organization),
         "eligibility": selectors.org_eligibility(organization),
         "change_requests": list(change_requests[:20]),
+        "credit_proposals": list(
+            selectors.credit_proposal_list_for_user(user, organization=organization)[:20]
+        ),
         "commitments": open_commitments(organization) if organization.is_deregistering else [],
         "deregistration_form": deregistration_form or forms.ReasonForm(prefix="deregistration"),
         "complete_errors": list(complete_errors),
@@ -1052,6 +1057,7 @@ def registry_home(request: AuthenticatedRequest) -> HttpResponse:
         "pending_change_requests": selectors.pending_change_request_count(user),
         "grades_waiting": selectors.grade_assessment_list_for_user(user, status="waiting").count(),
         "active_credit_entries": selectors.credit_entry_list(active_only=True).count(),
+        "credit_proposals_waiting": selectors.credit_proposal_waiting_count(user),
     }
     return render(request, "orgs_registry/registry/home.html", context)
 
@@ -1306,3 +1312,72 @@ def credit_entry_remove(request: AuthenticatedRequest, entry_id: int) -> HttpRes
             messages.success(request, _("The entry was removed from the list."))
             return redirect("orgs_registry:credit_manage", pk=organization.pk)
     return _credit_page(request, organization, remove_forms={entry.pk: form})
+
+
+# --- Credit proposals ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def credit_proposal_list(request: AuthenticatedRequest) -> HttpResponse:
+    """The registry's queue of proposed credit entries (auditors read it)."""
+    _require(permissions.can_view_credit_proposals(request.user))
+    status = request.GET.get("status", CreditProposalStatus.PROPOSED)
+    if status not in CreditProposalStatus.values:
+        status = ""
+    proposals = selectors.credit_proposal_list_for_user(request.user, status=status)
+    page, query = _paginate(request, proposals, LIST_PAGE_SIZE)
+    context = {
+        "page": page,
+        "query": query,
+        "status": status,
+        "statuses": CreditProposalStatus.choices,
+    }
+    return render(request, "orgs_registry/registry/credit_proposals.html", context)
+
+
+def _credit_proposal_page(
+    request: AuthenticatedRequest, proposal: CreditProposal, *, form: Any = None
+) -> HttpResponse:
+    context = {
+        "proposal": proposal,
+        "organization": proposal.organization,
+        "can_decide": permissions.can_decide_credit_proposal(request.user, proposal),
+        "can_list": permissions.can_view_credit_proposals(request.user),
+        "form": form or forms.CreditProposalDecisionForm(),
+    }
+    return render(request, "orgs_registry/registry/credit_proposal.html", context)
+
+
+@login_required
+@require_GET
+def credit_proposal_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    proposal = selectors.credit_proposal_get_for_user(request.user, pk)
+    return _credit_proposal_page(request, proposal)
+
+
+@login_required
+@require_POST
+def credit_proposal_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    proposal = selectors.credit_proposal_get_for_user(request.user, pk)
+    form = forms.CreditProposalDecisionForm(request.POST)
+    if form.is_valid():
+        confirm = form.cleaned_data["decision"] == "confirm"
+        try:
+            services.credit_proposal_decide(
+                proposal=proposal,
+                actor=request.user,
+                confirm=confirm,
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The organization was put on the list.")
+                if confirm
+                else _("The proposal was rejected."),
+            )
+            return redirect("orgs_registry:credit_proposals")
+    return _credit_proposal_page(request, proposal, form=form)
