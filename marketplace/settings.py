@@ -255,6 +255,7 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default=
 PERIODIC_TASKS = [
     ("tenders.tasks.close_due_tenders", 60),
     ("tenders.tasks.close_challenge_windows", 60 * 60),
+    ("tenders.tasks.start_contracts", 60 * 60),
     ("orgs_registry.tasks.expire_grades", 24 * 60 * 60),
 ]
 

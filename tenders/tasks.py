@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from tenders.services import challenges_close_due, tenders_close_due
+from tenders.services.contracts import contracts_start_due
 
 
 @task()
@@ -18,3 +19,10 @@ def close_challenge_windows() -> int:
     """Close decided challenges of tenders whose challenge period is over (also
     ``manage.py close_challenge_windows``)."""
     return challenges_close_due()
+
+
+@task()
+def start_contracts() -> int:
+    """Start the signed contracts whose service period began (also ``manage.py
+    start_contracts``)."""
+    return contracts_start_due()
