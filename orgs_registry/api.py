@@ -1427,3 +1427,57 @@ class CreditProposalViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: int) -> Response:
         return self._decide(request, confirm=False)
+
+
+# --- The public performance record ------------------------------------------------------------
+
+
+class PerformanceResultSerializer(serializers.Serializer):
+    """A final performance evaluation as the organization's public record shows it."""
+
+    id = serializers.IntegerField(read_only=True)
+    contract = serializers.IntegerField(source="contract_id", read_only=True)
+    contract_reference = serializers.CharField(source="contract.reference", read_only=True)
+    contract_title = serializers.CharField(source="contract.title", read_only=True)
+    kind = serializers.CharField(read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    total_score = serializers.DecimalField(
+        max_digits=4, decimal_places=1, read_only=True, allow_null=True
+    )
+    grade = serializers.CharField(read_only=True)
+    grade_label = serializers.CharField(source="get_grade_display", read_only=True)
+    conclusion = serializers.CharField(read_only=True)
+    reply = serializers.CharField(read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True)
+    replied_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class GradeCountSerializer(serializers.Serializer):
+    grade = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    count = serializers.IntegerField(read_only=True)
+
+
+class PerformanceRecordSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+    mean_score = serializers.DecimalField(
+        max_digits=4, decimal_places=1, read_only=True, allow_null=True
+    )
+    grades = GradeCountSerializer(many=True, read_only=True)
+    results = PerformanceResultSerializer(source="evaluations", many=True, read_only=True)
+
+
+class OrganizationPerformanceViewSet(_OrganizationChildViewSet):
+    """The organization's public performance record: its final evaluations with a result."""
+
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    serializer_class = PerformanceRecordSerializer
+
+    @extend_schema(
+        summary="Performance record (final evaluations)",
+        auth=[],
+        responses={200: PerformanceRecordSerializer, **error_responses(404)},
+    )
+    def list(self, request: Request, organization_pk: int) -> Response:
+        record = selectors.organization_performance_record(self._organization())
+        return self._answer(PerformanceRecordSerializer, record)

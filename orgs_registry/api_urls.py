@@ -23,6 +23,11 @@ router.register(
     api.CreditMeasureViewSet,
     basename="organization-credit-measure",
 )
+router.register(
+    "organizations/<int:organization_pk>/performance",
+    api.OrganizationPerformanceViewSet,
+    basename="organization-performance",
+)
 router.register("change-requests", api.ChangeRequestViewSet, basename="change-request")
 router.register("grades", api.GradeViewSet, basename="grade")
 router.register("credit-records", api.CreditRecordViewSet, basename="credit-record")

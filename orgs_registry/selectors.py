@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
@@ -27,6 +28,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from evaluation.models import PERFORMANCE_RESULT_STATES, PerformanceEvaluation
 from marketplace.models import Role, User
 from marketplace.permissions import has_role
 from orgs_registry import permissions
@@ -52,6 +54,7 @@ from orgs_registry.models import (
     Qualification,
     ServiceCategory,
 )
+from tenders.models import EvaluationKind, PerformanceGrade
 
 PUBLIC_STATUSES = (
     OrganizationStatus.ACTIVE,
@@ -548,3 +551,57 @@ def credit_proposal_get_for_user(user: Any, pk: Any) -> CreditProposal:
 def credit_proposal_waiting_count(user: Any) -> int:
     """Open proposals waiting for the registry's decision (the dashboard card)."""
     return credit_proposal_list_for_user(user).filter(status=CreditProposalStatus.PROPOSED).count()
+
+
+# --- The public performance record ------------------------------------------------------------
+@dataclass(frozen=True)
+class GradeCount:
+    grade: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PerformanceRecord:
+    """The organization's published performance results and their summary."""
+
+    evaluations: list[PerformanceEvaluation]
+    count: int
+    mean_score: Decimal | None
+    grades: list[GradeCount]
+
+
+def organization_performance_record(organization: Organization) -> PerformanceRecord:
+    """The final performance evaluations of the organization's contracts that have a result
+    (submitted, or replied to), newest first, with a summary: count, mean total, grades.
+
+    Only final evaluations are public record: a mid-term one steers delivery and the
+    past-performance criterion reads finals only (DESIGN 4.4); an evaluation still with the
+    assessor has no result. One query, whatever the number of contracts.
+    """
+    evaluations = list(
+        PerformanceEvaluation.objects.filter(
+            contract__organization=organization,
+            kind=EvaluationKind.FINAL,
+            status__in=sorted(PERFORMANCE_RESULT_STATES),
+        )
+        .select_related("contract")
+        .order_by("-submitted_at", "-pk")
+    )
+    scores = [e.total_score for e in evaluations if e.total_score is not None]
+    mean = (
+        (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        if scores
+        else None
+    )
+    grades = [
+        GradeCount(
+            grade=grade.value,
+            label=str(grade.label),
+            count=sum(1 for e in evaluations if e.grade == grade.value),
+        )
+        for grade in PerformanceGrade
+    ]
+    return PerformanceRecord(
+        evaluations=evaluations, count=len(evaluations), mean_score=mean, grades=grades
+    )

@@ -197,6 +197,7 @@ def profile(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "organization": organization,
         "record": selectors.organization_record(organization),
+        "performance": selectors.organization_performance_record(organization),
         "can": {"manage": permissions.can_manage_organization(request.user, organization)},
     }
     return render(request, "orgs_registry/profile.html", context)
