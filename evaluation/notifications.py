@@ -16,6 +16,7 @@ from django.conf import settings
 from evaluation.models import (
     DeviationFlag,
     PanelMember,
+    PerformanceEvaluation,
     PriceJustification,
     Ranking,
     RankingCorrection,
@@ -144,4 +145,44 @@ def ranking_ready(ranking: Ranking, *, corrected: bool) -> int:
         tender.created_by,
         "ranking_corrected" if corrected else "ranking_ready",
         {"tender": tender, "ranking": ranking},
+    )
+
+
+# --- Third-party performance evaluation (DESIGN 4.5) -------------------------------------------
+
+
+def _supplier_admins(evaluation: PerformanceEvaluation) -> Iterable[User]:
+    return User.objects.filter(
+        organization_id=evaluation.contract.organization_id, role=Role.ORG_ADMIN, is_active=True
+    ).exclude(email="")
+
+
+def _performance_context(evaluation: PerformanceEvaluation) -> dict[str, Any]:
+    return {"evaluation": evaluation, "contract": evaluation.contract}
+
+
+def performance_assigned(evaluation: PerformanceEvaluation) -> int:
+    """Ask the assessor for the evaluation: which contract, when it is due, and that the
+    independence declaration comes first."""
+    return _send_one(evaluation.assessor, "performance_assigned", _performance_context(evaluation))
+
+
+def performance_withdrawn(evaluation: PerformanceEvaluation) -> int:
+    """Tell the assessor the evaluation was taken back, and why."""
+    return _send_one(evaluation.assessor, "performance_withdrawn", _performance_context(evaluation))
+
+
+def performance_submitted(evaluation: PerformanceEvaluation) -> int:
+    """Tell the supplier's administrators and the assigning official the grade and what it
+    means for the payment tied to it."""
+    recipients = [*_supplier_admins(evaluation), evaluation.assigned_by]
+    return _send(recipients, "performance_submitted", _performance_context(evaluation))
+
+
+def performance_replied(evaluation: PerformanceEvaluation) -> int:
+    """Tell the assessor and the assigning official that the organization replied."""
+    return _send(
+        [evaluation.assessor, evaluation.assigned_by],
+        "performance_replied",
+        _performance_context(evaluation),
     )

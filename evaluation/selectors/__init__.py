@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from evaluation import permissions
 from evaluation.models import (
+    PERFORMANCE_RESULT_STATES,
     AssessorProfile,
     DeviationFlag,
     DeviationStatus,
@@ -30,6 +31,7 @@ from evaluation.models import (
     Panel,
     PanelDraw,
     PanelMember,
+    PerformanceEvaluation,
     PriceJustification,
     Ranking,
     RankingCorrection,
@@ -40,7 +42,14 @@ from evaluation.models import (
 )
 from marketplace.models import OFFICIAL_ROLES, Role, User
 from marketplace.permissions import is_org_user
-from tenders.models import Bid, BidStatus, CriterionKind, Tender, TenderCriterion
+from tenders.models import (
+    Bid,
+    BidStatus,
+    CriterionKind,
+    EvaluationKind,
+    Tender,
+    TenderCriterion,
+)
 
 # Bids the panel evaluates: qualified ones, and those it ranks and awards afterwards (plus any
 # it invalidated for an abnormally low price, shown with the decision).
@@ -316,13 +325,26 @@ def assessor_profile_get_for_user(user: Any, pk: Any) -> AssessorProfile:
 
 
 def past_performance_means(org_ids: Iterable[int], since: date) -> dict[int, Decimal]:
-    """The mean score of each organization's final performance evaluations since ``since``.
-
-    There are no performance evaluations in the system yet: the contracts issue adds them
-    (DESIGN 4.5) and supplies the source here. Until then every organization is "no
-    evaluation", which the past-performance rule maps to its ``none`` share.
-    """
-    return {}
+    """The mean total score of each organization's final performance evaluations with a
+    result (submitted, or replied to) submitted on or after ``since`` (DESIGN 4.4: "mean of
+    the org's final performance evaluations in the last 3 years"). One aggregate query;
+    organizations without such an evaluation are absent (the rule's ``none`` share)."""
+    ids = sorted({int(pk) for pk in org_ids})
+    if not ids:
+        return {}
+    rows = (
+        PerformanceEvaluation.objects.filter(
+            contract__organization_id__in=ids,
+            kind=EvaluationKind.FINAL,
+            status__in=sorted(PERFORMANCE_RESULT_STATES),
+            total_score__isnull=False,
+            submitted_at__date__gte=since,
+        )
+        .order_by()
+        .values("contract__organization_id")
+        .annotate(mean=Avg("total_score"))
+    )
+    return {row["contract__organization_id"]: Decimal(str(row["mean"])) for row in rows}
 
 
 __all__ = [
