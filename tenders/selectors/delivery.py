@@ -215,6 +215,15 @@ class Bar:
     share: Decimal  # of all answers, in percent
     height: int  # in the chart's units (0–100)
 
+    # Where the bar stands in the results page's chart (120 units tall, 70 per bar).
+    @property
+    def x(self) -> int:
+        return 70 * (self.rating - 1)
+
+    @property
+    def y(self) -> int:
+        return 120 - self.height
+
 
 @dataclass(frozen=True)
 class CommentRow:
