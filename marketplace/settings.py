@@ -256,6 +256,7 @@ PERIODIC_TASKS = [
     ("tenders.tasks.close_due_tenders", 60),
     ("tenders.tasks.close_challenge_windows", 60 * 60),
     ("tenders.tasks.start_contracts", 60 * 60),
+    ("tenders.tasks_delivery.remind_milestones", 24 * 60 * 60),
     ("orgs_registry.tasks.expire_grades", 24 * 60 * 60),
 ]
 

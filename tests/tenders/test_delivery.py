@@ -16,10 +16,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import translation
+from django.utils.module_loading import import_string
 
 from marketplace.models import AuditAction, AuditEvent
 from tenders.models import (
@@ -403,3 +406,18 @@ def test_the_reminder_e_mail_reaches_the_suppliers_admins(
         services.milestones_remind(today=date(2027, 1, 24))
     assert [m.to for m in mail.outbox] == [[supplier_admin(contract).email]]
     assert "2027-01-31" in mail.outbox[0].subject
+
+
+def test_the_command_reminds_as_on_the_given_day(contract):
+    out = io.StringIO()
+    call_command("remind_milestones", "--today", "2027-01-24", stdout=out)
+    assert out.getvalue().strip() == "1 milestone(s) reminded"
+    assert milestone(contract, 1).reminded_days == [7]
+
+
+def test_the_daily_task_is_scheduled_and_reminds(contract, clock):
+    entry = next(e for e in settings.PERIODIC_TASKS if e[0].endswith("remind_milestones"))
+    assert entry[1] == 24 * 60 * 60
+    clock.set(local(2027, 1, 30, 8, 0))
+    result = import_string(entry[0]).enqueue()  # the immediate backend runs it now
+    assert result.return_value == 1
