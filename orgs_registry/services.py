@@ -705,12 +705,63 @@ def grade_request(*, organization: Organization, actor: User) -> GradeAssessment
     return assessment
 
 
+def grade_assessor_conflict(assessor: User, organization: Organization) -> str | None:
+    """Why ``assessor`` is not independent of ``organization``, in the actor's language, or
+    None. The panel rules of DESIGN 4.4 apply with the organization as the one party:
+    employed by it within the conflict years, or a declared relation with it. The purchasing
+    unit and same-agency rules concern tenders, not grades."""
+    # Imported here: the evaluation services read the registry, not the other way round.
+    from evaluation.models import AssessorProfile
+    from evaluation.rules import CONFLICT_YEARS
+    from evaluation.services.panels import (
+        EMPLOYED_BY_BIDDER,
+        INACTIVE,
+        RELATION_WITH_BIDDER,
+        Bidders,
+        conflict_of,
+    )
+
+    profile = (
+        AssessorProfile.objects.select_related("user")
+        .prefetch_related("employments", "relations")
+        .filter(user_id=assessor.pk)
+        .first()
+    )
+    if profile is None:  # nothing declared, nothing to conflict with
+        return None
+    party = Bidders(
+        ids=frozenset({organization.pk}),
+        names={organization.pk: organization.name},
+        by_uscc={organization.uscc: organization.name} if organization.uscc else {},
+    )
+    conflict = conflict_of(profile, bidders=party, today=timezone.localdate(), panel_agencies=set())
+    labels = {
+        INACTIVE: _("not an active assessor"),
+        EMPLOYED_BY_BIDDER: _("employed by the organization within the last %(years)s years")
+        % {"years": CONFLICT_YEARS},
+        RELATION_WITH_BIDDER: _("a declared relation with the organization"),
+    }
+    if conflict is None or conflict.reason not in labels:
+        return None
+    return f"{labels[conflict.reason]} ({conflict.detail})"
+
+
 def grade_assign(*, assessment: GradeAssessment, actor: User, assessor: User) -> GradeAssessment:
+    """The registry assigns an assessor independent of the organization (DESIGN 4.4 rules)."""
     if assessor.role != Role.ASSESSOR or not assessor.is_active:
         raise ValidationError({"assessor": _("Choose an active assessor.")}, code="invalid")
     with transaction.atomic():
         assessment = _lock(assessment)
         _require(permissions.can_administer_grades(actor, assessment))
+        conflict = grade_assessor_conflict(assessor, assessment.organization)
+        if conflict is not None:
+            raise ValidationError(
+                {
+                    "assessor": _("%(name)s cannot assess this organization: %(conflict)s.")
+                    % {"name": assessor.get_full_name(), "conflict": conflict}
+                },
+                code="conflict",
+            )
         before = assessment.status
         fire(assessment, "assign")
         assessment.assessor = assessor

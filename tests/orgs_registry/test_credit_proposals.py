@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -304,9 +305,8 @@ def test_the_registry_confirms_a_proposal_on_its_page(client_for, registry_admin
 
 
 def test_rejecting_on_the_page_without_a_note_shows_the_error(client_for, registry_admin, proposal):
-    registry_admin.language = "en"
-    registry_admin.save(update_fields=["language"])
     client = client_for(registry_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     url = reverse("orgs_registry:credit_proposal_decide", args=[proposal.pk])
     response = client.post(url, {"decision": "reject", "note": " "})
     assert response.status_code == 200
@@ -390,8 +390,6 @@ def test_the_registry_confirms_through_the_api(proposal, registry_admin):
 
 
 def test_rejecting_through_the_api_needs_a_note(proposal, registry_admin):
-    registry_admin.language = "en"
-    registry_admin.save(update_fields=["language"])
     client = api_client(registry_admin)
     url = f"{API}{proposal.pk}/reject/"
     response = api_post(client, url)
