@@ -1454,7 +1454,8 @@ class PerformanceResultSerializer(serializers.Serializer):
 
 class GradeCountSerializer(serializers.Serializer):
     grade = serializers.CharField(read_only=True)
-    label = serializers.CharField(read_only=True)
+    # Declared fields leave the class namespace; "label" does not shadow Field.label.
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     count = serializers.IntegerField(read_only=True)
 
 
