@@ -36,7 +36,7 @@ from marketplace.permissions import has_role, is_official, is_org_user
 from tenders.contracting import Satisfaction
 from tenders.models import Contract, ContractStatus, EvaluationKind, PerformanceGrade
 
-# --- Lists ----------------------------------------------------------------------------------------
+# --- Lists ---------------------------------------------------------------------------------------
 
 
 class PerformanceEvaluationFilter(django_filters.FilterSet):
@@ -153,7 +153,7 @@ def contract_performance_evaluations(
     return performance_evaluation_list_for_user(user).filter(contract=contract)
 
 
-# --- The indicator set ----------------------------------------------------------------------------
+# --- The indicator set ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,13 @@ def indicator_set_list() -> QuerySet[PerformanceIndicatorSet]:
     return PerformanceIndicatorSet.objects.prefetch_related(_indicators_prefetch()).order_by(
         "-is_current", "name", "pk"
     )
+
+
+def indicator_set_get(pk: Any) -> PerformanceIndicatorSet:
+    try:
+        return indicator_set_list().get(pk=pk)
+    except (PerformanceIndicatorSet.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 def indicator_set_current() -> PerformanceIndicatorSet:
@@ -207,7 +214,7 @@ def indicator_set_problems(indicator_set: PerformanceIndicatorSet) -> list[str]:
     return performance.set_problems(specs)
 
 
-# --- One evaluation's scores -------------------------------------------------------------------
+# --- One evaluation's scores ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -300,7 +307,7 @@ def performance_score_sheet(user: Any, evaluation: PerformanceEvaluation) -> Sco
     )
 
 
-# --- Assignment -----------------------------------------------------------------------------------
+# --- Assignment ----------------------------------------------------------------------------------
 
 
 def contract_for_assignment(user: Any, pk: Any) -> Contract:

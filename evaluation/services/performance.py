@@ -179,7 +179,7 @@ def conflict_text(conflict: Conflict) -> str:
     return f"{label} ({conflict.detail})"
 
 
-# --- Assignment ------------------------------------------------------------------------------
+# --- Assignment ----------------------------------------------------------------------------------
 
 
 def performance_evaluation_assign(
@@ -334,7 +334,7 @@ def performance_evaluation_withdraw(
     return evaluation
 
 
-# --- The assessor's work -----------------------------------------------------------------------
+# --- The assessor's work -------------------------------------------------------------------------
 
 
 def performance_declare(*, evaluation: PerformanceEvaluation, actor: User) -> PerformanceEvaluation:

@@ -112,7 +112,7 @@ def group_chart(groups: Sequence[selectors.ScoreGroup]) -> GroupChart:
     )
 
 
-# --- Lists -------------------------------------------------------------------------------------
+# --- Lists ---------------------------------------------------------------------------------------
 
 
 @login_required
@@ -150,7 +150,7 @@ def performance_indicators(request: HttpRequest) -> HttpResponse:
     return render(request, "evaluation/performance/indicators.html", context)
 
 
-# --- One evaluation ----------------------------------------------------------------------------
+# --- One evaluation ------------------------------------------------------------------------------
 
 
 def _detail_page(

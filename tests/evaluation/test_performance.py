@@ -205,7 +205,7 @@ def test_withdrawal_needs_a_reason_and_comes_before_the_submission(built):
     assert caught.value.code == "invalid_state"
 
 
-# --- The declaration -------------------------------------------------------------------------------
+# --- The declaration -----------------------------------------------------------------------------
 
 
 def test_the_assessor_declares_independence_before_scoring(built):
@@ -253,7 +253,7 @@ def test_only_the_assigned_assessor_declares(built):
             services.performance_declare(evaluation=evaluation, actor=actor)
 
 
-# --- Scores ------------------------------------------------------------------------------------------
+# --- Scores --------------------------------------------------------------------------------------
 
 
 def test_a_partial_draft_is_saved_without_its_values_in_the_log(built):
@@ -396,7 +396,7 @@ def test_the_satisfaction_indicator_comes_from_the_survey(built, clock):
     assert evaluation.total_score == Decimal("97.6")
 
 
-# --- Payment by results ------------------------------------------------------------------------
+# --- Payment by results --------------------------------------------------------------------------
 
 
 def _grade_label(grade: str) -> str:
@@ -485,7 +485,7 @@ def test_only_the_declared_assessor_submits(built):
             services.performance_evaluation_submit(evaluation=evaluation, actor=actor)
 
 
-# --- The organization's reply ------------------------------------------------------------------
+# --- The organization's reply --------------------------------------------------------------------
 
 
 def test_the_supplier_admin_replies_once(built, other_org_admin):
