@@ -59,9 +59,14 @@ def signs_for_purchaser(user: Any) -> bool:
     return is_official(user)
 
 
+def signs_for_a_side(user: Any, contract: Any) -> bool:
+    """An official or approver signs for the street office, an administrator of the
+    supplier for the supplier."""
+    return is_official(user) or is_admin_of(user, contract)
+
+
 def can_sign_contract(user: Any, contract: Any) -> bool:
-    """Each side signs a draft once: an official or approver for the street office, an
-    administrator of the supplier for the supplier."""
+    """Each side signs a draft once."""
     if contract.status != ContractStatus.DRAFT:
         return False
     if is_official(user):

@@ -403,9 +403,11 @@ def contract_sign(*, contract: Contract, actor: User) -> Contract:
     with transaction.atomic():
         tender = _lock(contract.tender)
         contract = _lock(contract)
+        _require(permissions.signs_for_a_side(actor, contract))
         if contract.status != ContractStatus.DRAFT:
             raise ValidationError(_("This contract is signed already."), code="invalid_state")
-        _require(permissions.can_sign_contract(actor, contract))
+        if not permissions.can_sign_contract(actor, contract):
+            raise ValidationError(_("Your side has signed already."), code="signed_already")
         now = timezone.now()
         today = timezone.localdate(now)
         side = "purchaser" if permissions.signs_for_purchaser(actor) else "supplier"

@@ -261,8 +261,9 @@ def test_both_sides_sign_then_the_contract_is_published(tender):
 def test_each_side_signs_once(tender):
     contract = draft(tender)
     services.contract_sign(contract=contract, actor=contract_support.official())
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError) as refused:
         services.contract_sign(contract=contract, actor=persona("approver", Role.APPROVER))
+    assert refused.value.code == "signed_already"
 
 
 def test_a_member_or_another_organization_cannot_sign_for_the_supplier(tender, other_org_admin):
