@@ -1432,7 +1432,7 @@ class CreditProposalViewSet(ApiViewSet):
 # --- The public performance record ------------------------------------------------------------
 
 
-class PerformanceResultSerializer(serializers.Serializer):
+class OrganizationPerformanceResultSerializer(serializers.Serializer):
     """A final performance evaluation as the organization's public record shows it."""
 
     id = serializers.IntegerField(read_only=True)
@@ -1452,33 +1452,35 @@ class PerformanceResultSerializer(serializers.Serializer):
     replied_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class GradeCountSerializer(serializers.Serializer):
+class PerformanceGradeCountSerializer(serializers.Serializer):
     grade = serializers.CharField(read_only=True)
     # Declared fields leave the class namespace; "label" does not shadow Field.label.
     label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     count = serializers.IntegerField(read_only=True)
 
 
-class PerformanceRecordSerializer(serializers.Serializer):
+class OrganizationPerformanceRecordSerializer(serializers.Serializer):
     count = serializers.IntegerField(read_only=True)
     mean_score = serializers.DecimalField(
         max_digits=4, decimal_places=1, read_only=True, allow_null=True
     )
-    grades = GradeCountSerializer(many=True, read_only=True)
-    results = PerformanceResultSerializer(source="evaluations", many=True, read_only=True)
+    grades = PerformanceGradeCountSerializer(many=True, read_only=True)
+    results = OrganizationPerformanceResultSerializer(
+        source="evaluations", many=True, read_only=True
+    )
 
 
 class OrganizationPerformanceViewSet(_OrganizationChildViewSet):
     """The organization's public performance record: its final evaluations with a result."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]
-    serializer_class = PerformanceRecordSerializer
+    serializer_class = OrganizationPerformanceRecordSerializer
 
     @extend_schema(
         summary="Performance record (final evaluations)",
         auth=[],
-        responses={200: PerformanceRecordSerializer, **error_responses(404)},
+        responses={200: OrganizationPerformanceRecordSerializer, **error_responses(404)},
     )
     def list(self, request: Request, organization_pk: int) -> Response:
         record = selectors.organization_performance_record(self._organization())
-        return self._answer(PerformanceRecordSerializer, record)
+        return self._answer(OrganizationPerformanceRecordSerializer, record)
