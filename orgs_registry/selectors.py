@@ -54,7 +54,7 @@ from orgs_registry.models import (
     Qualification,
     ServiceCategory,
 )
-from tenders.models import EvaluationKind, PerformanceGrade
+from tenders.models import PUBLIC_CONTRACT_STATES, Contract, EvaluationKind, PerformanceGrade
 
 PUBLIC_STATUSES = (
     OrganizationStatus.ACTIVE,
@@ -604,4 +604,14 @@ def organization_performance_record(organization: Organization) -> PerformanceRe
     ]
     return PerformanceRecord(
         evaluations=evaluations, count=len(evaluations), mean_score=mean, grades=grades
+    )
+
+
+def organization_public_contracts(organization: Organization) -> list[Contract]:
+    """The organization's published contracts (signed, in delivery, completed, terminated),
+    newest first, for its public profile; a draft stays between the two parties. One query."""
+    return list(
+        Contract.objects.filter(
+            organization=organization, status__in=sorted(PUBLIC_CONTRACT_STATES)
+        ).order_by("-published_at", "-pk")
     )

@@ -198,6 +198,7 @@ def profile(request: HttpRequest, pk: int) -> HttpResponse:
         "organization": organization,
         "record": selectors.organization_record(organization),
         "performance": selectors.organization_performance_record(organization),
+        "contracts": selectors.organization_public_contracts(organization),
         "can": {"manage": permissions.can_manage_organization(request.user, organization)},
     }
     return render(request, "orgs_registry/profile.html", context)

@@ -253,3 +253,21 @@ def test_a_poor_final_result_is_public_and_proposes_a_listing_the_registry_confi
     assert [i.code for i in selectors.org_eligibility(organization).warnings] == [
         "abnormal_activity"
     ]
+
+
+# --- Contracts won ----------------------------------------------------------------------------
+
+
+def test_the_profile_lists_the_published_contract(shared):
+    contract = shared.built.contract
+    response = profile(contract.organization)
+    assert response.context["contracts"] == [contract]
+    page = response.content.decode()
+    assert contract.reference in page
+    assert "No contracts are recorded yet." not in page
+
+
+def test_another_organization_lists_no_contract(shared, other_organization):
+    response = profile(other_organization)
+    assert response.context["contracts"] == []
+    assert "No contracts are recorded yet." in response.content.decode()
