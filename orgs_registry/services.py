@@ -1340,4 +1340,24 @@ def credit_proposal_decide(
                 "note": proposal.decision_note,
             },
         )
+        _mail_organization_admins(proposal)
     return proposal
+
+
+def _mail_organization_admins(proposal: CreditProposal) -> None:
+    """Tell the organization's administrators how the registry decided a proposal about it."""
+    admins = User.objects.filter(
+        organization_id=proposal.organization_id, role=Role.ORG_ADMIN, is_active=True
+    ).exclude(email="")
+    for user in admins:
+        email_user(
+            to=user.email,
+            language=user.language,
+            subject_template="orgs_registry/email/credit_proposal_decided_subject.txt",
+            body_template="orgs_registry/email/credit_proposal_decided.txt",
+            context={
+                "user": user,
+                "proposal": proposal,
+                "office": settings.STREET_OFFICE["name"],
+            },
+        )

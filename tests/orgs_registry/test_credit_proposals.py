@@ -426,3 +426,27 @@ def test_the_proposal_api_takes_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(API)
     assert response.json()["count"] == 10
+
+
+def test_the_organization_admins_are_told_of_the_decision(
+    proposal, registry_admin, org_admin, org_member, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.credit_proposal_decide(
+            proposal=proposal, actor=registry_admin, confirm=False, note="不予列入"
+        )
+    assert [message.to for message in mail.outbox] == [[org_admin.email]]
+    assert "不予列入" in mail.outbox[0].body
+
+
+def test_the_organization_admins_are_told_when_it_is_listed(
+    proposal, registry_admin, org_admin, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.credit_proposal_decide(proposal=proposal, actor=registry_admin, confirm=True)
+    [message] = mail.outbox
+    assert message.to == [org_admin.email]
+    assert proposal.organization.name in message.body
+    assert proposal.reason in message.body
