@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -494,6 +495,9 @@ class ContractTeamChangeViewSet(_ContractsViewSet):
     )
     def list(self, request: Request, contract_pk: int) -> Response:
         contract = self._contract(contract_pk)
+        # Team changes name people: the public and other organizations do not learn of them.
+        if not permissions.can_view_team_changes(request.user, contract):
+            raise Http404
         return self._page(
             TeamChangeSerializer, selectors.team_change_list_for_user(request.user, contract)
         )
