@@ -19,9 +19,11 @@ from evaluation.models import (
     JustificationStatus,
     Panel,
     PanelStatus,
+    PerformanceEvaluationStatus,
     PriceJustification,
     SheetStatus,
 )
+from evaluation.selectors import performance as performance_selectors
 from marketplace import permissions
 from marketplace.dashboard import Card, NavItem, card_provider, nav_item
 from marketplace.models import Role, User
@@ -190,5 +192,80 @@ def _price_justifications(user: User) -> list[Card]:
             % {"due": timezone.localtime(first.due_at).strftime("%Y-%m-%d %H:%M")},
             url=reverse("evaluation:justification", args=[first.pk]),
             link_text=_("Write the justification"),
+        )
+    ]
+
+
+# --- Third-party performance evaluation (DESIGN 4.5) -------------------------------------------
+
+
+@card_provider(order=195)
+def _performance_to_do(user: User) -> list[Card]:
+    """An assessor's performance evaluations not yet submitted."""
+    if not permissions.has_role(user, Role.ASSESSOR):
+        return []
+    waiting = [
+        evaluation
+        for evaluation in performance_selectors.my_performance_evaluations(user)
+        if evaluation.status == PerformanceEvaluationStatus.ASSIGNED
+    ]
+    first = waiting[0] if waiting else None
+    return [
+        Card(
+            title=_("Performance evaluations to do"),
+            value=len(waiting),
+            tone="attention" if waiting else "good",
+            description=_("The first is due on %(day)s.") % {"day": first.due_date.isoformat()}
+            if first
+            else "",
+            url=reverse("evaluation:performance_list"),
+            link_text=_("Open my performance evaluations"),
+            empty_hint=_("No performance evaluation waits for you."),
+        )
+    ]
+
+
+@card_provider(order=65)
+def _performance_due(user: User) -> list[Card]:
+    """The street office's evaluations assigned and not yet submitted, earliest due first."""
+    if not (permissions.is_official(user) or permissions.has_role(user, Role.AUDITOR)):
+        return []
+    due = list(performance_selectors.performance_evaluations_due(user))
+    today = timezone.localdate()
+    overdue = sum(1 for evaluation in due if evaluation.due_date < today)
+    return [
+        Card(
+            title=_("Performance evaluations due"),
+            value=len(due),
+            tone="attention" if overdue else "neutral",
+            description=_("%(count)s past the due date.") % {"count": overdue} if overdue else "",
+            url=reverse("evaluation:performance_list") + "?status=assigned",
+            link_text=_("Follow the evaluations"),
+            empty_hint=_("No performance evaluation is under way."),
+        )
+    ]
+
+
+@card_provider(order=107)
+def _performance_replies(user: User) -> list[Card]:
+    """An organization's administrator: evaluation results waiting for its reply."""
+    if not permissions.has_role(user, Role.ORG_ADMIN):
+        return []
+    waiting = [
+        evaluation
+        for evaluation in performance_selectors.performance_evaluation_list_for_user(user)
+        if evaluation.status == PerformanceEvaluationStatus.SUBMITTED
+        and evaluation.contract.organization_id == user.organization_id
+    ]
+    if not waiting:
+        return []
+    return [
+        Card(
+            title=_("Evaluation results to answer"),
+            value=len(waiting),
+            tone="attention",
+            description=_("You may reply to each conclusion once; the reply is published."),
+            url=reverse("evaluation:performance_detail", args=[waiting[0].pk]),
+            link_text=_("Read the result"),
         )
     ]
