@@ -107,7 +107,11 @@ class MilestoneSerializer(serializers.ModelSerializer):
     """One step of the payment plan with its settlement; the payment reference only for the
     parties and auditors."""
 
-    label = serializers.CharField(read_only=True)
+    name = serializers.CharField(
+        source="label",
+        read_only=True,
+        help_text=gettext_lazy("The title in the caller's language."),
+    )
     kind = MilestoneKindField(read_only=True)
     evaluation_kind = MilestoneEvaluationField(read_only=True, allow_null=True)
     status = MilestoneStatusField(read_only=True)
@@ -122,7 +126,7 @@ class MilestoneSerializer(serializers.ModelSerializer):
             "sequence",
             "title",
             "title_en",
-            "label",
+            "name",
             "kind",
             "evaluation_kind",
             "share",
@@ -210,7 +214,7 @@ class ContractSerializer(ContractSummarySerializer):
     @extend_schema_field(ContractPaymentsSerializer)
     def get_payments(self, contract: Contract) -> dict[str, Any]:
         summary = selectors.payment_summary(contract, self.context["milestones"])
-        return ContractPaymentsSerializer(summary).data  # type: ignore[return-value]
+        return ContractPaymentsSerializer(summary).data
 
 
 class TeamChangeSerializer(serializers.ModelSerializer):
