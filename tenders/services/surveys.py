@@ -50,6 +50,9 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
 
 
+_HALF_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
+
+
 def _require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied
@@ -84,7 +87,8 @@ def redact_phones(text: str) -> str:
         digits = re.sub(r"\D", "", match.group(0))[-11:]
         return f"{digits[:3]}****{digits[-4:]}"
 
-    return _MOBILE_IN_TEXT.sub(mask, unicodedata.normalize("NFKC", text or ""))
+    # Full-width digits count as digits; the rest of the text is kept as written.
+    return _MOBILE_IN_TEXT.sub(mask, (text or "").translate(_HALF_WIDTH_DIGITS))
 
 
 def respondent_key(contract_id: int, mobile: str) -> str:
