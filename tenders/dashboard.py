@@ -14,7 +14,8 @@ from marketplace import permissions
 from marketplace.dashboard import Card, NavItem, card_provider, nav_item
 from marketplace.models import Role, User
 from tenders import selectors
-from tenders.models import BidStatus, TenderStatus
+from tenders.models import BidStatus, MilestoneStatus, TenderStatus
+from tenders.selectors import contracts as contract_selectors
 
 # An organization's bids that still need it (or wait for the opening).
 BIDS_IN_PROGRESS = (BidStatus.DRAFT, BidStatus.SUBMITTED, BidStatus.NEEDS_CONFIRMATION)
@@ -200,6 +201,81 @@ def _result_cards(user: User) -> list[Card]:
                 description=_("The earliest closes on %(day)s.") % {"day": first.isoformat()},
                 url=url,
                 link_text=_("See your results"),
+            )
+        )
+    return cards
+
+
+# --- Contracts and payments --------------------------------------------------------------------
+
+nav_item(NavItem(_("Contracts"), "tenders:contracts", lambda user: True, order=17))
+
+
+@card_provider(order=55)
+def _contract_cards(user: User) -> list[Card]:
+    """Officials: drafts to sign, signatures past the 30 days, released payments to record.
+    An organization's admin: drafts to sign; its users: the settled payments."""
+    url = reverse("tenders:contracts")
+    cards: list[Card] = []
+    if permissions.is_official(user) or permissions.has_role(user, Role.ORG_ADMIN):
+        to_sign = list(contract_selectors.contracts_to_sign_for_user(user)[:20])
+        cards.append(
+            Card(
+                title=_("Contracts waiting for my signature"),
+                value=len(to_sign),
+                tone="attention" if to_sign else "good",
+                url=reverse("tenders:contract_detail", args=[to_sign[0].pk]) if to_sign else url,
+                link_text=_("Read and sign") if to_sign else _("See the contracts"),
+                note=", ".join(contract.reference for contract in to_sign[:3]),
+                empty_hint=_("No contract waits for your signature."),
+            )
+        )
+    if permissions.is_official(user):
+        overdue = contract_selectors.overdue_signatures(user).count()
+        to_record = list(contract_selectors.payments_due_for_official(user))
+        cards += [
+            Card(
+                title=_("Contracts past their signing day"),
+                value=overdue,
+                tone="attention" if overdue else "good",
+                description=_("Both sides sign within 30 days of the award notice."),
+                url=url + "?status=draft",
+                link_text=_("See the drafts"),
+                empty_hint=_("No contract is late for its signatures."),
+            ),
+            Card(
+                title=_("Released payments to record"),
+                value=len(to_record),
+                tone="attention" if to_record else "neutral",
+                url=(
+                    reverse("tenders:contract_detail", args=[to_record[0].contract_id])
+                    if to_record
+                    else url
+                ),
+                link_text=_("Record the transfers"),
+                empty_hint=_("Every released payment is recorded."),
+            ),
+        ]
+    elif permissions.is_org_user(user):
+        settled = list(contract_selectors.payments_for_organization(user))
+        withheld = [m for m in settled if m.status == MilestoneStatus.WITHHELD]
+        cards.append(
+            Card(
+                title=_("Milestone payments settled"),
+                value=len(settled),
+                tone="attention" if withheld else "neutral",
+                description=(
+                    _("%(n)s withheld, with the reason on the contract page") % {"n": len(withheld)}
+                    if withheld
+                    else ""
+                ),
+                url=(
+                    reverse("tenders:contract_detail", args=[settled[0].contract_id])
+                    if settled
+                    else url
+                ),
+                link_text=_("See the payments"),
+                empty_hint=_("No milestone payment is settled yet."),
             )
         )
     return cards

@@ -489,3 +489,39 @@ def test_every_role_on_the_action_routes_of_an_active_contract(
             # Nobody else signs; nothing is released yet, so nobody records a payment.
             assert (get, post) == (405, 403), (name, role)
     assert Milestone.objects.get(pk=first.pk).paid_on is None
+
+
+# --- Dashboards ----------------------------------------------------------------------------------
+
+
+def cards(client) -> str:
+    return english(client).get(reverse("dashboard")).content.decode()
+
+
+def test_the_dashboards_ask_each_side_for_its_signature(client_for, draft, clock):
+    html = cards(client_for(contract_support.official()))
+    assert "Contracts waiting for my signature" in html
+    assert draft.reference in html
+    assert draft.reference in cards(client_for(supplier_admin(draft)))
+    services.contract_sign(contract=draft, actor=contract_support.official())
+    assert draft.reference not in cards(client_for(contract_support.official()))
+    clock.set(local(2026, 11, 2, 9, 0))
+    html = cards(client_for(contract_support.official()))
+    assert "Contracts past their signing day" in html
+
+
+def test_the_dashboards_show_payments_to_record_and_settled(client_for, active):
+    first = Milestone.objects.get(contract=active, sequence=1)
+    services.milestone_settle(
+        milestone=first, release=True, reason="", actor=contract_support.official()
+    )
+    html = cards(client_for(contract_support.official()))
+    assert "Released payments to record" in html
+    assert detail_url(active) in html
+    html = cards(client_for(supplier_member(active)))
+    assert "Milestone payments settled" in html
+    assert detail_url(active) in html
+
+
+def test_the_navigation_has_the_contracts(client):
+    assert reverse("tenders:contracts") in client.get(reverse("tenders:list")).content.decode()
