@@ -54,7 +54,7 @@ MilestoneStatusField = enum_field(MilestoneStatus, "PerformanceMilestoneStatusEn
 # --- Answers -------------------------------------------------------------------------------------
 
 
-class _ContractSerializer(serializers.Serializer):
+class PerformanceContractSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     reference = serializers.CharField()
     title = serializers.CharField()
@@ -63,7 +63,7 @@ class _ContractSerializer(serializers.Serializer):
     pass_grade = GradeField()
 
 
-class _MilestoneSerializer(serializers.Serializer):
+class PerformanceMilestoneSerializer(serializers.Serializer):
     """The payment tied to the evaluation: amounts are public with the contract."""
 
     id = serializers.IntegerField(source="pk")
@@ -77,7 +77,7 @@ class _MilestoneSerializer(serializers.Serializer):
 
 class PerformanceEvaluationSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    contract = _ContractSerializer()
+    contract = PerformanceContractSerializer()
     kind = EvaluationKindField()
     status = EvaluationStatusField()
     due_date = serializers.DateField()
@@ -87,7 +87,7 @@ class PerformanceEvaluationSummarySerializer(serializers.Serializer):
     grade = GradeField(allow_null=True)
 
 
-class ScoreLineSerializer(serializers.Serializer):
+class PerformanceScoreLineSerializer(serializers.Serializer):
     indicator = serializers.CharField(source="indicator.code")
     name = serializers.CharField(source="indicator.label")
     group = GroupField(source="indicator.group")
@@ -99,7 +99,7 @@ class ScoreLineSerializer(serializers.Serializer):
     evidence = serializers.CharField()
 
 
-class GroupTotalSerializer(serializers.Serializer):
+class PerformanceGroupTotalSerializer(serializers.Serializer):
     group = GroupField(source="code")
     weight = serializers.DecimalField(max_digits=5, decimal_places=1)
     total = serializers.DecimalField(max_digits=5, decimal_places=1)
@@ -127,7 +127,7 @@ class PerformanceEvaluationSerializer(PerformanceEvaluationSummarySerializer):
     reply = serializers.CharField()
     replied_at = serializers.DateTimeField(allow_null=True)
     withdrawn_reason = serializers.CharField()
-    milestone = _MilestoneSerializer(allow_null=True)
+    milestone = PerformanceMilestoneSerializer(allow_null=True)
     scores = serializers.SerializerMethodField()
     groups = serializers.SerializerMethodField()
 
@@ -140,20 +140,20 @@ class PerformanceEvaluationSerializer(PerformanceEvaluationSummarySerializer):
     def get_scores(self, view: PerformanceView) -> list[dict[str, Any]]:
         if not view.sheet.scores_visible:
             return []
-        return list(ScoreLineSerializer(view.sheet.lines, many=True).data)
+        return list(PerformanceScoreLineSerializer(view.sheet.lines, many=True).data)
 
     def get_groups(self, view: PerformanceView) -> list[dict[str, Any]]:
         if not view.sheet.scores_visible:
             return []
-        return list(GroupTotalSerializer(view.sheet.groups, many=True).data)
+        return list(PerformanceGroupTotalSerializer(view.sheet.groups, many=True).data)
 
 
-class DraftScoresSerializer(serializers.Serializer):
+class PerformanceDraftScoresSerializer(serializers.Serializer):
     """The assessor's draft: every indicator with its score (null when not scored yet), the
     running total and the grade it would give."""
 
-    scores = ScoreLineSerializer(source="sheet.lines", many=True)
-    groups = GroupTotalSerializer(source="sheet.groups", many=True)
+    scores = PerformanceScoreLineSerializer(source="sheet.lines", many=True)
+    groups = PerformanceGroupTotalSerializer(source="sheet.groups", many=True)
     total = serializers.DecimalField(source="sheet.total", max_digits=4, decimal_places=1)
     grade = GradeField(source="sheet.grade")
     conclusion = serializers.CharField(source="evaluation.conclusion")
@@ -170,7 +170,7 @@ class DraftView:
     survey: Any
 
 
-class IndicatorSerializer(serializers.ModelSerializer):
+class PerformanceIndicatorSerializer(serializers.ModelSerializer):
     group = GroupField()
 
     class Meta:
@@ -178,8 +178,8 @@ class IndicatorSerializer(serializers.ModelSerializer):
         fields = ["code", "group", "name", "name_en", "guidance", "max_points", "is_satisfaction"]
 
 
-class IndicatorSetSerializer(serializers.ModelSerializer):
-    indicators = IndicatorSerializer(many=True)
+class PerformanceIndicatorSetSerializer(serializers.ModelSerializer):
+    indicators = PerformanceIndicatorSerializer(many=True)
     weights = serializers.SerializerMethodField()
 
     class Meta:
@@ -210,14 +210,14 @@ class PerformanceAssignSerializer(OnlyKnownFields):
     due_date = serializers.DateField()
 
 
-class ScoreItemSerializer(OnlyKnownFields):
+class PerformanceScoreItemSerializer(OnlyKnownFields):
     score = serializers.CharField(allow_null=True, allow_blank=True, required=False)
     evidence = serializers.CharField(allow_blank=True, required=False, default="")
 
 
 class PerformanceScoresInputSerializer(OnlyKnownFields):
     scores = serializers.DictField(
-        child=ScoreItemSerializer(),
+        child=PerformanceScoreItemSerializer(),
         help_text=gettext_lazy(
             "Indicator code → {score, evidence}; a null or empty score clears it. Problems "
             "are named by indicator code under fields."
@@ -339,12 +339,12 @@ class PerformanceEvaluationViewSet(ApiViewSet):
             sheet=selectors.performance_score_sheet(self.user, evaluation),
             survey=selectors.contract_survey_result(evaluation.contract),
         )
-        return self._answer(DraftScoresSerializer, view)
+        return self._answer(PerformanceDraftScoresSerializer, view)
 
     @extend_schema(
         summary="The draft scores (the assessor)",
         description="Every indicator with the saved score and evidence, the running total.",
-        responses={200: DraftScoresSerializer, **error_responses(401, 404)},
+        responses={200: PerformanceDraftScoresSerializer, **error_responses(401, 404)},
     )
     @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
     def scores(self, request: Request, pk: int) -> Response:
@@ -360,7 +360,7 @@ class PerformanceEvaluationViewSet(ApiViewSet):
             "is scored from the survey when it has answers. A problem saves nothing."
         ),
         request=PerformanceScoresInputSerializer,
-        responses={200: DraftScoresSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: PerformanceDraftScoresSerializer, **error_responses(400, 401, 403, 404)},
     )
     @scores.mapping.put
     def scores_save(self, request: Request, pk: int) -> Response:
@@ -428,20 +428,20 @@ class PerformanceIndicatorSetViewSet(ApiViewSet):
     """The indicator sets of performance evaluation, with their group weights (public)."""
 
     permission_classes = [AllowAny]
-    serializer_class = IndicatorSetSerializer
+    serializer_class = PerformanceIndicatorSetSerializer
 
     @extend_schema(
         summary="Performance indicator sets (the one in use first)",
         auth=[],
-        responses={200: IndicatorSetSerializer(many=True)},
+        responses={200: PerformanceIndicatorSetSerializer(many=True)},
     )
     def list(self, request: Request) -> Response:
-        return self._page(IndicatorSetSerializer, selectors.indicator_set_list())
+        return self._page(PerformanceIndicatorSetSerializer, selectors.indicator_set_list())
 
     @extend_schema(
         summary="One performance indicator set",
         auth=[],
-        responses={200: IndicatorSetSerializer, **error_responses(404)},
+        responses={200: PerformanceIndicatorSetSerializer, **error_responses(404)},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
-        return self._answer(IndicatorSetSerializer, selectors.indicator_set_get(pk))
+        return self._answer(PerformanceIndicatorSetSerializer, selectors.indicator_set_get(pk))

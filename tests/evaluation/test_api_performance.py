@@ -363,3 +363,22 @@ def test_indicator_sets_are_public(built):
     assert get(anonymous(), f"{SETS}{current['id']}/").status_code == 200
     assert get(anonymous(), f"{SETS}{MISSING}/").status_code == 404
     assert post(api(built.official), SETS, {}).status_code == 405
+
+
+def test_the_schema_describes_every_performance_route(client, db):
+    response = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
+    paths = response.json()["paths"]
+
+    for path in (
+        "/api/v1/performance-evaluations/",
+        "/api/v1/performance-evaluations/{id}/",
+        "/api/v1/performance-evaluations/{id}/declare/",
+        "/api/v1/performance-evaluations/{id}/scores/",
+        "/api/v1/performance-evaluations/{id}/submit/",
+        "/api/v1/performance-evaluations/{id}/reply/",
+        "/api/v1/performance-evaluations/{id}/withdraw/",
+        "/api/v1/performance-indicator-sets/",
+        "/api/v1/performance-indicator-sets/{id}/",
+    ):
+        assert path in paths
+    assert set(paths["/api/v1/performance-evaluations/{id}/scores/"]) == {"get", "put"}
