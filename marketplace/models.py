@@ -201,7 +201,6 @@ class AuditAction(models.TextChoices):
     SURVEY_SITE_ADDED = "survey.site_added", _("Survey site added")
     SURVEY_SITE_CLOSED = "survey.site_closed", _("Survey site closed")
     SURVEY_SITE_OPENED = "survey.site_opened", _("Survey site reopened")
-    SURVEY_ANSWERED = "survey.answered", _("Satisfaction survey answered")
     CONTRACT_DRAFTED = "contract.drafted", _("Contract drawn up")
     CONTRACT_UPDATED = "contract.updated", _("Contract draft changed")
     CONTRACT_SIGNATURE = "contract.signature", _("Contract signed by one side")

@@ -227,7 +227,8 @@ def _assessor_grades(user: User) -> list[Card]:
             title=_("Grade assessments waiting for your scores"),
             value=waiting,
             tone="attention" if waiting else "good",
-            url=reverse("orgs_registry:grade_list") + "?status=assessing",
+            # The assessor's workspace holds grade assessments beside panel seats.
+            url=reverse("evaluation:assignments"),
             link_text=_("Score them"),
             empty_hint=_("No grade assessment is assigned to you now."),
         )

@@ -365,3 +365,16 @@ def test_a_missing_assessment_is_not_found(client_for, assessor, db):
 def test_the_registry_page_links_the_assessor_to_the_workspace(client_for, assessor, assessing):
     response = client_for(assessor).get(reverse("orgs_registry:grade_detail", args=[assessing.pk]))
     assert url("grade_workspace", assessing) in response.content.decode()
+
+
+def test_the_assessor_dashboard_sends_the_assessor_to_the_workspace(
+    client_for, assessor, assessing
+):
+    response = client_for(assessor).get(reverse("dashboard"))
+    with translation.override("en"):
+        card = next(
+            card
+            for card in response.context["cards"]
+            if str(card.title) == "Grade assessments waiting for your scores"
+        )
+    assert (card.value, card.url) == (1, reverse("evaluation:assignments"))
