@@ -374,3 +374,29 @@ def test_every_role_is_refused_where_it_has_no_business(draft, role, outsider):
         assert is_error(post(client, url(draft, "sign")), not_theirs)
         assert is_error(post(client, CONTRACTS, {"tender": draft.tender_id}), 403)
     assert Contract.objects.get(pk=draft.pk).status == ContractStatus.DRAFT
+
+
+# --- The schema --------------------------------------------------------------------------------
+
+CONTRACT_PATHS = [
+    "/api/v1/contracts/",
+    "/api/v1/contracts/{id}/",
+    "/api/v1/contracts/{id}/sign/",
+    "/api/v1/contracts/{id}/terminate/",
+    "/api/v1/contracts/{contract_pk}/milestones/",
+    "/api/v1/contracts/{contract_pk}/milestones/{id}/",
+    "/api/v1/contracts/{contract_pk}/milestones/{id}/payment/",
+    "/api/v1/contracts/{contract_pk}/team-changes/",
+    "/api/v1/team-changes/{id}/",
+    "/api/v1/team-changes/{id}/approve/",
+    "/api/v1/team-changes/{id}/reject/",
+]
+
+
+def test_every_contracts_resource_is_described(client, db):
+    response = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
+    paths = response.json()["paths"]
+    assert [path for path in CONTRACT_PATHS if path not in paths] == []
+    assert "post" in paths["/api/v1/contracts/{id}/sign/"]
+    assert "patch" in paths["/api/v1/contracts/{id}/"]
+    assert set(paths["/api/v1/contracts/{contract_pk}/team-changes/"]) >= {"get", "post"}
