@@ -14,7 +14,7 @@ from typing import Any
 
 from axes.helpers import get_client_ip_address
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -309,10 +309,11 @@ class ContractReportViewSet(_DeliveryViewSet):
         contract = self._contract()
         allow(is_member_of(self.user, contract))
         data = parse_input(ReportCreateSerializer, request)
-        milestone = next(
-            (m for m in selectors.milestone_list(contract) if m.pk == data["milestone"]), None
-        )
-        if milestone is None:
+        try:
+            milestone = selectors.milestone_get_for_user(self.user, data["milestone"])
+        except Http404:
+            milestone = None
+        if milestone is None or milestone.contract_id != contract.pk:
             raise exceptions.ValidationError(
                 {"milestone": [_("This contract has no such milestone.")]}
             )
