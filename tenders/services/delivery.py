@@ -26,7 +26,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
@@ -152,27 +152,31 @@ def read_report_uploads(uploads: Iterable[Any]) -> list[ReportUpload]:
 
 
 def _spending_labels() -> dict[str, str]:
-    return {"item": _("item"), "budget": _("budget"), "spent": _("spent")}
+    return {
+        "item": pgettext("spending", "item"),
+        "budget": pgettext("spending", "budget"),
+        "spent": pgettext("spending", "spent"),
+    }
 
 
 def _amount(value: Any) -> tuple[Decimal | None, str | None]:
     """A money amount of a spending row, or the problem with it."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None, _("required")
+        return None, pgettext("spending", "required")
     if isinstance(value, bool):
-        return None, _("not a number")
+        return None, pgettext("spending", "not a number")
     try:
         amount = Decimal(str(value).strip().replace(",", ""))
     except (InvalidOperation, ValueError):
-        return None, _("not a number")
+        return None, pgettext("spending", "not a number")
     if not amount.is_finite():
-        return None, _("not a number")
+        return None, pgettext("spending", "not a number")
     if amount < 0:
         return None, _("must not be negative")
     if amount != amount.quantize(contracting.CENT):
         return None, _("at most two decimal places")
     if amount > SPENDING_MAX_AMOUNT:
-        return None, _("too large")
+        return None, pgettext("spending", "too large")
     return amount.quantize(contracting.CENT), None
 
 
@@ -210,7 +214,7 @@ def clean_spending(rows: Any) -> list[dict[str, str]]:
         errors: dict[str, str] = {}
         item = str(row.get("item") or "").strip()
         if not item:
-            errors["item"] = _("required")
+            errors["item"] = pgettext("spending", "required")
         elif len(item) > 120:
             errors["item"] = _("at most 120 characters")
         budget, budget_error = _amount(row.get("budget"))
