@@ -839,6 +839,17 @@ def grade_propose(*, assessment: GradeAssessment, actor: User) -> GradeAssessmen
     with transaction.atomic():
         assessment = _lock(assessment)
         _require(permissions.can_score_grade(actor, assessment))
+        # Checked again: an employment or relation may have been recorded since assignment.
+        conflict = grade_assessor_conflict(actor, assessment.organization)
+        if conflict is not None:
+            raise ValidationError(
+                _(
+                    "You are not independent of this organization: %(conflict)s. Ask the "
+                    "registry to assign another assessor."
+                )
+                % {"conflict": conflict},
+                code="conflict",
+            )
         missing = assessment.indicator_set.indicators.exclude(
             pk__in=IndicatorScore.objects.filter(assessment=assessment).values("indicator")
         )

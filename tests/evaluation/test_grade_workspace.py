@@ -201,6 +201,30 @@ def test_the_api_names_the_conflict_on_the_assessor_field(
     assert "a declared relation" in " ".join(response.json()["fields"]["assessor"])
 
 
+def test_a_conflict_recorded_after_the_assignment_stops_the_submission(
+    assessor, assessing, graded_org
+):
+    services.grade_scores_save(
+        assessment=assessing,
+        actor=assessor,
+        scores={
+            i.code: (Decimal(i.max_points), "") for i in assessing.indicator_set.indicators.all()
+        },
+    )
+    assessor_relation_add(
+        profile=profile_of(assessor),
+        actor=assessor,
+        organization_name=graded_org.name,
+        organization=graded_org,
+        relation="新任理事",
+    )
+    response = english(assessor).post(url("grade_workspace_propose", assessing))
+    assert response.status_code == 200
+    assert "You are not independent of this organization" in response.content.decode()
+    assert GradeAssessment.objects.get(pk=assessing.pk).status == "assessing"
+    assert not AuditEvent.objects.filter(action=AuditAction.GRADE_PROPOSED).exists()
+
+
 # --- The workspace list ------------------------------------------------------------------------
 
 
