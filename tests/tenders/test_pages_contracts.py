@@ -523,5 +523,5 @@ def test_the_dashboards_show_payments_to_record_and_settled(client_for, active):
     assert detail_url(active) in html
 
 
-def test_the_navigation_has_the_contracts(client):
+def test_the_navigation_has_the_contracts(client, db):
     assert reverse("tenders:contracts") in client.get(reverse("tenders:list")).content.decode()
