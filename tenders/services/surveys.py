@@ -113,7 +113,7 @@ def _form_started(token: str, site: SurveySite) -> datetime:
         payload = signing.loads(token or "", salt=_FORM_SALT)
         started = datetime.fromtimestamp(float(payload["at"]), tz=timezone.get_current_timezone())
         same_site = int(payload["site"]) == site.pk
-    except (signing.BadSignature, KeyError, TypeError, ValueError, OverflowError) as exc:
+    except (signing.BadSignature, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise ValidationError(
             _("The form could not be checked; open the survey page again."), code="stale_form"
         ) from exc

@@ -162,9 +162,31 @@ def test_strangers_find_no_delivery_page(contract, client_for, who, request):
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(contract, client):
-    response = client.get(reverse("tenders:delivery", args=[contract.pk]))
-    assert response.status_code == 302
-    assert response.url.startswith(reverse("login"))
+    report = filed(contract)
+    site = a_site(contract)
+    gets = [
+        reverse("tenders:delivery", args=[contract.pk]),
+        reverse("tenders:delivery_report_file", args=[milestone(contract).pk]),
+        reverse("tenders:delivery_report", args=[report.pk]),
+        reverse("tenders:delivery_document", args=[report.documents.get().pk]),
+        reverse("tenders:survey_sites", args=[contract.pk]),
+        reverse("tenders:survey_qr", args=[site.pk]),
+        reverse("tenders:survey_poster", args=[site.pk]),
+        reverse("tenders:satisfaction", args=[contract.pk]),
+    ]
+    posts = [
+        reverse("tenders:delivery_report_accept", args=[report.pk]),
+        reverse("tenders:delivery_report_return", args=[report.pk]),
+        reverse("tenders:survey_site_close", args=[site.pk]),
+    ]
+    for url in gets:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login"))
+    for url in posts:
+        assert client.post(url, {"comment": "x"}).status_code == 302, url
+    assert DeliveryReport.objects.get(pk=report.pk).status == DeliveryReportStatus.SUBMITTED
+    assert SurveySite.objects.get(pk=site.pk).is_open
 
 
 def test_missing_contracts_and_reports_are_404(contract, client_for):
