@@ -55,7 +55,6 @@ from marketplace.models import AuditAction, Role, User
 from marketplace.permissions import has_role, is_official
 from marketplace.record_language import record_text
 from orgs_registry.models import CreditList
-from tenders import contracting
 from tenders.contracting import Satisfaction
 from tenders.models import (
     Contract,
@@ -64,9 +63,9 @@ from tenders.models import (
     Milestone,
     MilestoneKind,
     PerformanceGrade,
-    SurveyResponse,
     Tender,
 )
+from tenders.selectors.delivery import contract_satisfaction
 
 M = TypeVar("M", bound=models.Model)
 
@@ -456,13 +455,7 @@ def _parse_scores(
 
 
 def survey_result(contract: Contract) -> Satisfaction:
-    """The survey result so far (the delivery part's selector; the overall ratings when it
-    is not there)."""
-    try:
-        from tenders.selectors.delivery import contract_satisfaction
-    except ImportError:
-        ratings = SurveyResponse.objects.filter(contract=contract).values_list("overall", flat=True)
-        return contracting.satisfaction(list(ratings))
+    """The beneficiary survey's result so far (answers, mean, satisfied share)."""
     return contract_satisfaction(contract)
 
 

@@ -1,5 +1,6 @@
-"""The assessor's performance evaluations as a section of other pages (the assignments page
-lists them under the panel seats)."""
+"""Performance evaluations as sections of other apps' pages: the assessor's own (the
+assignments page lists them under the panel seats) and an organization's public record of
+final results (for its public profile: ``{% public_performance_record organization %}``)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,12 @@ register = template.Library()
 @register.inclusion_tag("evaluation/performance/_mine.html")
 def my_performance_evaluations(user: Any) -> dict[str, Any]:
     return {"evaluations": list(selectors.my_performance_evaluations(user))}
+
+
+@register.inclusion_tag("evaluation/performance/_public_record.html")
+def public_performance_record(organization: Any) -> dict[str, Any]:
+    """The organization's final evaluations with a result, newest first (public)."""
+    return {
+        "organization": organization,
+        "evaluations": list(selectors.public_performance_evaluations(organization.pk)),
+    }

@@ -115,11 +115,11 @@ def group_chart(groups: Sequence[selectors.ScoreGroup]) -> GroupChart:
 # --- Lists ---------------------------------------------------------------------------------------
 
 
-@login_required
 @require_GET
-def performance_list(request: AuthenticatedRequest) -> HttpResponse:
-    """The assessor's workspace (their own evaluations); for the street office, auditors and
-    organizations, the evaluations they may read, filtered."""
+def performance_list(request: HttpRequest) -> HttpResponse:
+    """The assessor's workspace (their own evaluations); for the street office, auditors,
+    organizations and the public, the evaluations they may read (the public: final results,
+    an organization's record with ``?organization=``), filtered."""
     user = request.user
     if has_role(user, Role.ASSESSOR):
         evaluations = list(selectors.my_performance_evaluations(user))

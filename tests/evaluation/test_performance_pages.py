@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.template import Context, Template
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -374,4 +375,17 @@ def test_anonymous_visitors_are_sent_to_sign_in(built, declared):
         response = browser(None).post(page(name, declared.pk), {})
         assert response.status_code == 302
         assert "login" in response["Location"]
-    assert browser(None).get(page("performance_list")).status_code == 302
+
+
+def test_the_public_list_and_record_hold_final_results_only(built, declared, final):
+    listing = browser(None).get(
+        page("performance_list"), {"organization": built.contract.organization_id}
+    )
+    record = Template(
+        "{% load performance_tags %}{% public_performance_record organization %}"
+    ).render(Context({"organization": built.contract.organization}))
+
+    assert listing.status_code == 200
+    assert listing.context["evaluations"] == [final]
+    assert page("performance_detail", final.pk) in record
+    assert page("performance_detail", declared.pk) not in record
