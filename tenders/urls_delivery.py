@@ -7,6 +7,7 @@ from tenders.views import delivery as views
 urlpatterns = [
     path("contracts/<int:pk>/delivery/", views.delivery, name="delivery"),
     path("contracts/milestones/<int:pk>/report/", views.report_file, name="delivery_report_file"),
+    path("contracts/reports/waiting/", views.reports_waiting, name="delivery_reports_waiting"),
     path("contracts/reports/<int:pk>/", views.report_detail, name="delivery_report"),
     path("contracts/reports/<int:pk>/accept/", views.report_accept, name="delivery_report_accept"),
     path("contracts/reports/<int:pk>/return/", views.report_return, name="delivery_report_return"),

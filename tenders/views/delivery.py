@@ -110,6 +110,15 @@ def report_file(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "tenders/delivery/report_form.html", context, status=status)
 
 
+@login_required
+@require_GET
+def reports_waiting(request: AuthenticatedRequest) -> HttpResponse:
+    """The street office's queue: delivery reports waiting for review, oldest first."""
+    _require(is_official(request.user))
+    reports = selectors.reports_waiting_for_review(request.user)
+    return render(request, "tenders/delivery/reports_waiting.html", {"reports": reports})
+
+
 def _report_page(
     request: AuthenticatedRequest,
     report: DeliveryReport,

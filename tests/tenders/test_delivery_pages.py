@@ -453,3 +453,29 @@ def test_the_contracts_assessor_reads_the_results(contract, client_for, assessor
         due_date=date(2027, 12, 31),
     )
     assert client_for(assessor).get(url).status_code == 200
+
+
+# --- The review queue -------------------------------------------------------------------------
+
+
+def test_officials_find_the_reports_waiting_for_review(
+    contract, client_for, django_assert_max_num_queries
+):
+    report = filed(contract)
+    client = client_for(contract_support.official())
+    url = reverse("tenders:delivery_reports_waiting")
+    client.get(url)
+    with django_assert_max_num_queries(8):
+        html = client.get(url).content.decode()
+    assert reverse("tenders:delivery_report", args=[report.pk]) in html
+    services.delivery_report_accept(report=report, actor=contract_support.official())
+    assert (
+        reverse("tenders:delivery_report", args=[report.pk]) not in client.get(url).content.decode()
+    )
+
+
+@pytest.mark.parametrize("who", ["org_admin", "auditor", "assessor", "outsider"])
+def test_the_review_queue_is_the_street_offices(contract, client_for, who, request):
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("tenders:delivery_reports_waiting")).status_code == 403
+    assert client.post(reverse("tenders:delivery_reports_waiting")).status_code == 405
