@@ -527,3 +527,28 @@ def test_the_supplier_cannot_terminate(tender, clock):
             contract=contract, actor=supplier_admin(contract), reason="不做了"
         )
     assert Contract.objects.get(pk=contract.pk).status == ContractStatus.ACTIVE
+
+
+def test_a_term_just_under_three_years_is_allowed_with_the_reason(tender):
+    contract = draft(
+        tender,
+        service_start=date(2027, 1, 1),
+        service_end=date(2029, 12, 31),
+        long_term_reason="社区居家养老服务为长期稳定的常态化服务。",
+    )
+    assert contract.term_days == 1096  # 2028 is a leap year
+    assert contract.milestones.get(sequence=3).due_date == date(2029, 12, 31)
+    assert sum(m.amount for m in contract.milestones.all()) == contract.price
+
+
+def test_terminating_a_signed_contract_before_its_start_completes_the_tender(tender):
+    contract = sign_both(draft(tender))
+    services.contract_terminate(
+        contract=contract, actor=contract_support.official(), reason="服务场地被征收。"
+    )
+    assert Tender.objects.get(pk=tender.pk).status == TenderStatus.COMPLETED
+    assert set(contract.milestones.values_list("status", flat=True)) == {"withheld"}
+    with pytest.raises(PermissionDenied):
+        services.contract_terminate(
+            contract=contract, actor=contract_support.official(), reason="再次"
+        )

@@ -525,3 +525,26 @@ def test_the_dashboards_show_payments_to_record_and_settled(client_for, active):
 
 def test_the_navigation_has_the_contracts(client, db):
     assert reverse("tenders:contracts") in client.get(reverse("tenders:list")).content.decode()
+
+
+def test_deciding_a_team_change_needs_a_post(client_for, active):
+    official = client_for(contract_support.official())
+    response = official.get(reverse("tenders:team_change_decide", args=[1]))
+    assert response.status_code == 405
+    assert official.get(reverse("tenders:contract_sign", args=[active.pk])).status_code == 405
+
+
+def test_a_team_change_of_another_contract_is_not_found(client_for, active, other_org_admin):
+    person = ContractTeamMember.objects.filter(contract=active).first()
+    change = services.team_change_request(
+        contract=active,
+        actor=supplier_admin(active),
+        kind="remove",
+        leaving=person,
+        reason="调岗",
+    )
+    url = reverse("tenders:team_change_decide", args=[change.pk])
+    response = client_for(other_org_admin).post(url, {"decision-decision": "approve"})
+    assert response.status_code == 404
+    assert TeamChange.objects.get(pk=change.pk).status == "requested"
+    assert not AuditEvent.objects.filter(action=AuditAction.TEAM_CHANGE_APPROVED).exists()
