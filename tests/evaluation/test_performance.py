@@ -519,3 +519,27 @@ def test_a_draft_cannot_be_replied_to(built):
         services.performance_reply(
             evaluation=evaluation, actor=built.supplier_admin, reply="提前回复"
         )
+
+
+def test_the_assessor_is_told_of_a_withdrawal_and_of_the_reply(
+    built, django_capture_on_commit_callbacks
+):
+    assessor = built.assessor("independent")
+    evaluation = assign(built, "mid_term", assessor)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.performance_evaluation_withdraw(
+            evaluation=evaluation, actor=built.official, reason="评估人员回避。"
+        )
+    assert [m.to for m in mail.outbox] == [[assessor.email]]
+    assert "评估人员回避。" in mail.outbox[0].body
+
+    final = evaluate(built, "final", built.assessor("second"), "0.9")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.performance_reply(
+            evaluation=final, actor=built.supplier_admin, reply="感谢评价，将持续改进。"
+        )
+    recipients = sorted(address for m in mail.outbox for address in m.to)
+    assert recipients == sorted([built.assessor("second").email, built.official.email])
+    assert all("感谢评价" in m.body for m in mail.outbox)
