@@ -1,6 +1,7 @@
 """Performance evaluations as sections of other apps' pages: the assessor's own (the
 assignments page lists them under the panel seats) and an organization's public record of
-final results (for its public profile: ``{% public_performance_record organization %}``)."""
+final results (for its public profile: ``{% public_performance_record organization %}``) and
+a contract's evaluations (``{% contract_performance_evaluations contract request.user %}``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from django import template
 
+from evaluation.permissions import performance as permissions
 from evaluation.selectors import performance as selectors
 
 register = template.Library()
@@ -24,4 +26,15 @@ def public_performance_record(organization: Any) -> dict[str, Any]:
     return {
         "organization": organization,
         "evaluations": list(selectors.public_performance_evaluations(organization.pk)),
+    }
+
+
+@register.inclusion_tag("evaluation/performance/_contract.html")
+def contract_performance_evaluations(contract: Any, user: Any) -> dict[str, Any]:
+    """A contract's evaluations the user may read, and the assignment link for an official
+    while the contract is in delivery (for the contract's page)."""
+    return {
+        "contract": contract,
+        "evaluations": list(selectors.contract_performance_evaluations(user, contract)),
+        "can_assign": permissions.can_assign_performance_evaluation(user, contract),
     }

@@ -389,3 +389,19 @@ def test_the_public_list_and_record_hold_final_results_only(built, declared, fin
     assert listing.context["evaluations"] == [final]
     assert page("performance_detail", final.pk) in record
     assert page("performance_detail", declared.pk) not in record
+
+
+def test_the_contract_section_lists_evaluations_and_the_assignment_link(built, declared, final):
+    def render(user):
+        return Template(
+            "{% load performance_tags %}{% contract_performance_evaluations contract user %}"
+        ).render(Context({"contract": built.contract, "user": user}))
+
+    office = render(built.official)
+    supplier = render(built.supplier_admin)
+
+    assert page("performance_assign", built.contract_id) in office
+    assert page("performance_detail", declared.pk) in office
+    assert page("performance_assign", built.contract_id) not in supplier
+    assert page("performance_detail", declared.pk) not in supplier
+    assert page("performance_detail", final.pk) in supplier
