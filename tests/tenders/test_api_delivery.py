@@ -523,5 +523,5 @@ def test_a_closed_site_answers_403(site, clock):
     assert response.json()["error"] == "closed"
 
 
-def test_an_unknown_survey_is_404():
+def test_an_unknown_survey_is_404(db):
     assert anonymous().get(survey_url("no-such-token")).status_code == 404
