@@ -4,7 +4,8 @@ Running it again changes nothing: every object is looked up before it is created
 All data is synthetic. The registry's part (about thirty organizations with rosters,
 grades and credit records) lives in ``orgs_registry.demo``; the tenders (every state,
 with bids and questions) in ``tenders.demo``; the assessor pool, panels, score sheets,
-rankings, awards and a challenge in ``evaluation.demo``.
+rankings, awards and a challenge in ``evaluation.demo``; contracts, delivery reports,
+surveys, performance evaluations and payments in ``tenders.demo_contracts``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from marketplace.services import user_create
 from orgs_registry import demo as registry_demo
 from orgs_registry.models import Organization
 from tenders import demo as tenders_demo
+from tenders import demo_contracts as contracts_demo
 
 DEMO_PASSWORD = "jfb-demo-2026"  # noqa: S105  (published in the README on purpose)
 REGION = registry_demo.REGION  # 渝中区
@@ -103,6 +105,14 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
             official=users["official"],
             approver=users["approver"],
             assessor=users["assessor"],
+        )
+        # The contracts carry awarded projects on to delivery, evaluation and payment.
+        contracts_demo.seed_contracts(
+            organizations=organizations,
+            official=users["official"],
+            approver=users["approver"],
+            assessor=users["assessor"],
+            scale=scale,
         )
     pool = [
         DemoAccount(plan.username, Role.ASSESSOR, plan.full_name, note=plan.note)
