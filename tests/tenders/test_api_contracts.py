@@ -400,3 +400,9 @@ def test_every_contracts_resource_is_described(client, db):
     assert "post" in paths["/api/v1/contracts/{id}/sign/"]
     assert "patch" in paths["/api/v1/contracts/{id}/"]
     assert set(paths["/api/v1/contracts/{contract_pk}/team-changes/"]) >= {"get", "post"}
+
+
+def test_a_tender_not_awarded_is_refused_with_the_reason(signed):
+    response = post(api(official()), CONTRACTS, {"tender": signed.tender_id})
+    assert is_error(response, 400)
+    assert "contract" in response.json()["detail"]
