@@ -479,3 +479,44 @@ def test_the_review_queue_is_the_street_offices(contract, client_for, who, reque
     client = client_for(request.getfixturevalue(who))
     assert client.get(reverse("tenders:delivery_reports_waiting")).status_code == 403
     assert client.post(reverse("tenders:delivery_reports_waiting")).status_code == 405
+
+
+def test_the_sites_and_results_pages_take_the_same_queries_however_many_answers(
+    contract, client_for, clock, django_assert_max_num_queries
+):
+    client = client_for(contract_support.official())
+    pages = [
+        reverse("tenders:survey_sites", args=[contract.pk]),
+        reverse("tenders:satisfaction", args=[contract.pk]),
+    ]
+
+    def add_answers(site: SurveySite, count: int, offset: int) -> None:
+        for number in range(count):
+            token = survey_services.survey_form_token(site)
+            clock.advance(seconds=10)
+            survey_services.survey_answer(
+                site=site,
+                phone=f"1370000{offset + number:04d}",
+                overall=1 + number % 5,
+                quality=4,
+                attitude=4,
+                timeliness=4,
+                comment=f"意见{number}",
+                address=f"10.2.{offset + number}.1",
+                started_at=token,
+            )
+
+    add_answers(a_site(contract), 1, 0)
+    counts = []
+    for url in pages:
+        client.get(url)
+        with django_assert_max_num_queries(20) as captured:
+            client.get(url)
+        counts.append(len(captured.captured_queries))
+    second = survey_services.survey_site_add(
+        contract=contract, actor=contract_support.official(), name="较场口社区"
+    )
+    add_answers(second, 6, 100)
+    for url, count in zip(pages, counts, strict=True):
+        with django_assert_max_num_queries(count):
+            assert client.get(url).status_code == 200
