@@ -205,6 +205,7 @@ class AuditAction(models.TextChoices):
     CONTRACT_UPDATED = "contract.updated", _("Contract draft changed")
     CONTRACT_SIGNATURE = "contract.signature", _("Contract signed by one side")
     CONTRACT_SIGNED = "contract.signed", _("Contract signed by both sides and published")
+    CONTRACT_SIGNATURE_REMINDED = "contract.signature_reminded", _("Reminded to sign a contract")
     CONTRACT_STARTED = "contract.started", _("Contract delivery started")
     CONTRACT_COMPLETED = "contract.completed", _("Contract completed")
     CONTRACT_TERMINATED = "contract.terminated", _("Contract terminated")

@@ -203,6 +203,18 @@ def contract_signature(contract: Any, *, side: str) -> int:
     return _contract_mail(users, contract, "contract_signature", side=side)
 
 
+def contract_sign_reminder(contract: Any, *, sides: list[str], days_before: int) -> int:
+    """The side(s) that have not signed are reminded of the signing day."""
+    users: dict[int, User] = {}
+    if "supplier" in sides:
+        users.update((u.pk, u) for u in _supplier_admins(contract))
+    if "purchaser" in sides:
+        users.update((u.pk, u) for u in _drafter(contract))
+    return _contract_mail(
+        users.values(), contract, "contract_sign_reminder", days_before=days_before
+    )
+
+
 def contract_signed(contract: Any) -> int:
     users = {u.pk: u for u in [*_supplier_admins(contract), *_drafter(contract)]}
     return _contract_mail(users.values(), contract, "contract_signed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from tenders.services import challenges_close_due, tenders_close_due
-from tenders.services.contracts import contracts_start_due
+from tenders.services.contracts import contracts_remind_signatures, contracts_start_due
 
 
 @task()
@@ -23,6 +23,6 @@ def close_challenge_windows() -> int:
 
 @task()
 def start_contracts() -> int:
-    """Start the signed contracts whose service period began (also ``manage.py
-    start_contracts``)."""
-    return contracts_start_due()
+    """Start the signed contracts whose service period began and remind the sides of
+    drafts near or past their signing day (also ``manage.py start_contracts``)."""
+    return contracts_start_due() + contracts_remind_signatures()

@@ -13,7 +13,7 @@ evaluation services (``evaluation.services``) call ``milestone_mark_reported``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_noop
 
 from marketplace.audit import audit_record
 from marketplace.fsm import fire
-from marketplace.models import AuditAction, User
+from marketplace.models import AuditAction, AuditEvent, User
 from marketplace.permissions import is_official
 from orgs_registry.models import Employment, Person
 from tenders import contracting, notifications
@@ -473,6 +473,52 @@ def contracts_start_due(today: date | None = None) -> int:
             _start(contract, tender, actor=None, now=timezone.now())
             started += 1
     return started
+
+
+# Signature reminders: this many days before the signing day, and the day after it.
+SIGNATURE_REMINDER_DAYS = (7, 1, -1)
+
+
+def contracts_remind_signatures(today: date | None = None) -> int:
+    """For the scheduler: remind the side(s) that have not signed a draft 7 days and 1 day
+    before its signing day (30 days after the award notice) and the day after it is
+    missed. Each reminder is sent once: its audit event is the record that it went out."""
+    today = today or timezone.localdate()
+    days = {today + timedelta(days=ahead): ahead for ahead in SIGNATURE_REMINDER_DAYS}
+    sent = 0
+    drafts = Contract.objects.filter(status=ContractStatus.DRAFT, sign_due__in=list(days))
+    for pk in list(drafts.values_list("pk", flat=True)):
+        with transaction.atomic():
+            contract = Contract.objects.select_for_update().get(pk=pk)
+            ahead = days.get(contract.sign_due)
+            if contract.status != ContractStatus.DRAFT or ahead is None:
+                continue
+            reminded = AuditEvent.objects.filter(
+                action=AuditAction.CONTRACT_SIGNATURE_REMINDED,
+                object_type="tenders.contract",
+                object_id=str(contract.pk),
+                details__days_before=ahead,
+            )
+            if reminded.exists():
+                continue
+            sides = [
+                side
+                for side, signed_at in (
+                    ("purchaser", contract.purchaser_signed_at),
+                    ("supplier", contract.supplier_signed_at),
+                )
+                if signed_at is None
+            ]
+            audit_record(
+                action=AuditAction.CONTRACT_SIGNATURE_REMINDED,
+                obj=contract,
+                state_before=contract.status,
+                state_after=contract.status,
+                details={"days_before": ahead, "sign_due": contract.sign_due, "sides": sides},
+            )
+            notifications.contract_sign_reminder(contract, sides=sides, days_before=ahead)
+            sent += 1
+    return sent
 
 
 def _withhold_for_termination(

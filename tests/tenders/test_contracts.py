@@ -552,3 +552,32 @@ def test_terminating_a_signed_contract_before_its_start_completes_the_tender(ten
         services.contract_terminate(
             contract=contract, actor=contract_support.official(), reason="再次"
         )
+
+
+# --- Signature reminders -------------------------------------------------------------------------
+
+
+def test_the_sides_that_have_not_signed_are_reminded_once(
+    tender, clock, django_capture_on_commit_callbacks, mailoutbox
+):
+    contract = draft(tender)
+    services.contract_sign(contract=contract, actor=contract_support.official())
+    mailoutbox.clear()
+    clock.set(local(2026, 10, 22, 9, 0))  # 8 days before the signing day
+    assert services.contracts_remind_signatures() == 0
+    clock.set(local(2026, 10, 23, 9, 0))  # 7 days before
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.contracts_remind_signatures() == 1
+        assert services.contracts_remind_signatures() == 0  # once a day and kind
+    assert [m.to for m in mailoutbox] == [[supplier_admin(contract).email]]
+    event = AuditEvent.objects.get(action=AuditAction.CONTRACT_SIGNATURE_REMINDED)
+    assert event.details == {"days_before": 7, "sign_due": "2026-10-30", "sides": ["supplier"]}
+    clock.set(local(2026, 10, 31, 9, 0))  # the day after
+    assert services.contracts_remind_signatures() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.CONTRACT_SIGNATURE_REMINDED).count() == 2
+
+
+def test_signed_contracts_are_not_reminded(tender, clock):
+    sign_both(draft(tender))
+    clock.set(local(2026, 10, 29, 9, 0))
+    assert services.contracts_remind_signatures() == 0
