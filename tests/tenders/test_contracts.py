@@ -581,3 +581,16 @@ def test_signed_contracts_are_not_reminded(tender, clock):
     sign_both(draft(tender))
     clock.set(local(2026, 10, 29, 9, 0))
     assert services.contracts_remind_signatures() == 0
+
+
+def test_the_command_starts_due_contracts_and_is_scheduled(tender, clock, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    sign_both(draft(tender))
+    clock.set(ACTIVE_DAY)
+    out = StringIO()
+    call_command("start_contracts", stdout=out)
+    assert "1 contract(s) started" in out.getvalue()
+    assert ("tenders.tasks.start_contracts", 60 * 60) in settings.PERIODIC_TASKS
