@@ -25,6 +25,7 @@ from evaluation.services import assessor_employment_add, assessor_relation_add
 from evaluation.services import performance as services
 from marketplace.models import Role, User
 from tenders.models import Contract, Milestone
+from tenders.services import surveys as survey_services
 from tests.conftest import Clock, persona
 from tests.contract_support import make_active_contract, supplier_admin, supplier_member
 from tests.evaluation.conftest import make_assessor
@@ -177,3 +178,23 @@ def evaluate(
     )
     services.performance_evaluation_submit(evaluation=evaluation, actor=assessor)
     return PerformanceEvaluation.objects.get(pk=evaluation.pk)
+
+
+def answer_survey(built: Built, clock: Clock, ratings: list[int]) -> None:
+    """A service site and one answer per rating (distinct phones and addresses)."""
+    site = survey_services.survey_site_add(
+        contract=built.contract, actor=built.official, name="解放碑社区服务站"
+    )
+    for index, rating in enumerate(ratings):
+        survey_services.survey_answer(
+            site=site,
+            phone=f"1380000{index:04d}",
+            overall=rating,
+            quality=rating,
+            attitude=rating,
+            timeliness=rating,
+            address=f"10.0.0.{index + 1}",
+            started_at=survey_services.survey_form_token(
+                site, now=clock.current - timedelta(minutes=1)
+            ),
+        )

@@ -25,12 +25,12 @@ from marketplace.record_language import in_language_of_record
 from orgs_registry.models import CreditList, CreditProposal, CreditProposalStatus
 from tenders.models import ContractStatus, MilestoneStatus, PerformanceGrade
 from tenders.services import contracts as contract_services
-from tenders.services import surveys as survey_services
 from tests.conftest import building, module_database
 from tests.evaluation.performance_support import (
     CONCLUSION,
     EVIDENCE,
     Built,
+    answer_survey,
     assign,
     build_active,
     evaluate,
@@ -350,27 +350,8 @@ def test_a_full_score_needs_no_evidence(built):
     assert evaluation.grade == PerformanceGrade.EXCELLENT
 
 
-def _answer_survey(built: Built, clock, ratings: list[int]) -> None:
-    site = survey_services.survey_site_add(
-        contract=built.contract, actor=built.official, name="解放碑社区服务站"
-    )
-    for index, rating in enumerate(ratings):
-        survey_services.survey_answer(
-            site=site,
-            phone=f"1380000{index:04d}",
-            overall=rating,
-            quality=rating,
-            attitude=rating,
-            timeliness=rating,
-            address=f"10.0.0.{index + 1}",
-            started_at=survey_services.survey_form_token(
-                site, now=clock.current - timedelta(minutes=1)
-            ),
-        )
-
-
 def test_the_satisfaction_indicator_comes_from_the_survey(built, clock):
-    _answer_survey(built, clock, [5, 5, 5, 5, 4, 4, 4, 4, 3, 2])
+    answer_survey(built, clock, [5, 5, 5, 5, 4, 4, 4, 4, 3, 2])
     evaluation, assessor = _declared(built)
 
     with pytest.raises(ValidationError) as caught:

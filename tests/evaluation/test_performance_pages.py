@@ -23,6 +23,7 @@ from tests.conftest import building, module_database, persona
 from tests.evaluation.performance_support import (
     CONCLUSION,
     Built,
+    answer_survey,
     assign,
     build_active,
     evaluate,
@@ -405,3 +406,15 @@ def test_the_contract_section_lists_evaluations_and_the_assignment_link(built, d
     assert page("performance_assign", built.contract_id) not in supplier
     assert page("performance_detail", declared.pk) not in supplier
     assert page("performance_detail", final.pk) in supplier
+
+
+def test_with_survey_answers_the_satisfaction_indicator_has_no_input(built, declared, clock):
+    answer_survey(built, clock, [5, 4, 3, 5])
+    client = browser(built.assessor("independent"))
+
+    html = client.get(page("performance_scores", declared.pk)).content.decode()
+
+    assert "score_B3" not in html
+    assert "score_B2" in html
+    assert "75.0% satisfied (4 answers)" in html
+    assert "Scored from the survey when you save or submit." in html
