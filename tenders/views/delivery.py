@@ -105,7 +105,16 @@ def report_file(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The report is filed; the street office reviews it."))
             return redirect("tenders:delivery_report", pk=report.pk)
     context = _contract_context(request.user, contract)
-    context.update({"milestone": milestone, "form": form, "spending": spending})
+    context.update(
+        {
+            "milestone": milestone,
+            "form": form,
+            "spending": spending,
+            # A milestone whose report is filed (or that is settled) takes none now: the
+            # page says so instead of offering a form that would be refused.
+            "takes_report": milestone.status == MilestoneStatus.PLANNED,
+        }
+    )
     status = 400 if request.method == "POST" else 200
     return render(request, "tenders/delivery/report_form.html", context, status=status)
 

@@ -520,3 +520,13 @@ def test_the_sites_and_results_pages_take_the_same_queries_however_many_answers(
     for url, count in zip(pages, counts, strict=True):
         with django_assert_max_num_queries(count):
             assert client.get(url).status_code == 200
+
+
+def test_a_milestone_with_a_report_waiting_offers_no_form(contract, client_for):
+    filed(contract)
+    client = english(client_for(supplier_member(contract)))
+    response = client.get(reverse("tenders:delivery_report_file", args=[milestone(contract).pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This milestone takes no report now" in html
+    assert 'name="activities"' not in html
