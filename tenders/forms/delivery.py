@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -102,7 +103,7 @@ RATING_CHOICES = [
 
 def _rating(name: str) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=SurveyResponse._meta.get_field(name).verbose_name,
+        label=capfirst(SurveyResponse._meta.get_field(name).verbose_name),
         choices=RATING_CHOICES,
         coerce=int,
         widget=forms.RadioSelect,
