@@ -50,6 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from unittest import mock
 
 from django.conf import settings
@@ -779,17 +780,21 @@ def _plan_story(story: _Story, award: Award) -> None:
     story.at(signed, lambda: contract_sign(contract=story.current, actor=approver))
     for number, (name, community) in enumerate(plan.sites):
         story.at(
-            signed + timedelta(hours=1, minutes=number),
-            lambda name=name, community=community: survey_site_add(
-                contract=story.current,
-                actor=story.admin(),
-                name=name,
-                community=context.tenders.communities[community] if community else None,
-            ),
+            signed + timedelta(hours=1, minutes=number), partial(_add_site, story, name, community)
         )
     if plan.stage == "signed":
         return
     _plan_delivery(story)
+
+
+def _add_site(story: _Story, name: str, community: str) -> SurveySite:
+    """The supplier sets up a service site with its survey link."""
+    return survey_site_add(
+        contract=story.current,
+        actor=story.admin(),
+        name=name,
+        community=story.context.tenders.communities[community] if community else None,
+    )
 
 
 def _plan_delivery(story: _Story) -> None:
@@ -1100,12 +1105,7 @@ def _plan_answers(story: _Story, start: date, last_day: date) -> None:
         rng = story.rng("answers", month)
         for number in range(rng.randint(5, 8)):
             moment = _at(day, 9) + timedelta(minutes=47 * number + rng.randrange(30))
-            story.at(
-                moment,
-                lambda month=month, number=number, moment=moment: _answer(
-                    story, month, number, moment
-                ),
-            )
+            story.at(moment, partial(_answer, story, month, number, moment))
 
 
 def _answer(story: _Story, month: int, number: int, moment: datetime) -> SurveyResponse:

@@ -231,7 +231,8 @@ def test_each_kind_of_conflict_is_excluded_in_a_draw(demo):
 
 def test_every_panel_follows_the_rules(demo):
     panels = Panel.objects.select_related("tender").all()
-    assert panels.count() == len(TITLES)
+    # The contracts demo (tenders.demo_contracts) forms panels of its own, checked here too.
+    assert panels.filter(tender__title__in=TITLES.values()).count() == len(TITLES)
     for panel in panels:
         tender = panel.tender
         members = list(active(panel))
@@ -374,7 +375,7 @@ def test_the_abnormally_low_price_was_justified_and_stays_in_the_ranking(demo):
 
 def test_every_frozen_ranking_equals_scoring_rank_of_its_locked_sheets(demo):
     rankings = Ranking.objects.select_related("tender__panel")
-    assert rankings.count() == 3
+    assert rankings.filter(tender__title__in=TITLES.values()).count() == 3
     for ranking in rankings:
         tender = ranking.tender
         panel = tender.panel
