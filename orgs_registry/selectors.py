@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from evaluation.models import PERFORMANCE_RESULT_STATES, PerformanceEvaluation
+from evaluation.models import PerformanceEvaluation
 from marketplace.models import Role, User
 from marketplace.permissions import has_role
 from orgs_registry import permissions
@@ -54,7 +54,7 @@ from orgs_registry.models import (
     Qualification,
     ServiceCategory,
 )
-from tenders.models import PUBLIC_CONTRACT_STATES, Contract, EvaluationKind, PerformanceGrade
+from tenders.models import PUBLIC_CONTRACT_STATES, Contract, PerformanceGrade
 
 PUBLIC_STATUSES = (
     OrganizationStatus.ACTIVE,
@@ -579,15 +579,10 @@ def organization_performance_record(organization: Organization) -> PerformanceRe
     past-performance criterion reads finals only (DESIGN 4.4); an evaluation still with the
     assessor has no result. One query, whatever the number of contracts.
     """
-    evaluations = list(
-        PerformanceEvaluation.objects.filter(
-            contract__organization=organization,
-            kind=EvaluationKind.FINAL,
-            status__in=sorted(PERFORMANCE_RESULT_STATES),
-        )
-        .select_related("contract")
-        .order_by("-submitted_at", "-pk")
-    )
+    # Imported here: the evaluation selectors import the registry's at load time.
+    from evaluation.selectors.performance import public_performance_evaluations
+
+    evaluations = list(public_performance_evaluations(organization.pk))
     scores = [e.total_score for e in evaluations if e.total_score is not None]
     mean = (
         (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

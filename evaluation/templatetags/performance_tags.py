@@ -1,7 +1,6 @@
 """Performance evaluations as sections of other apps' pages: the assessor's own (the
-assignments page lists them under the panel seats) and an organization's public record of
-final results (for its public profile: ``{% public_performance_record organization %}``) and
-a contract's evaluations (``{% contract_performance_evaluations contract request.user %}``)."""
+assignments page lists them under the panel seats) and a contract's evaluations
+(``{% contract_performance_evaluations contract request.user %}``)."""
 
 from __future__ import annotations
 
@@ -18,15 +17,6 @@ register = template.Library()
 @register.inclusion_tag("evaluation/performance/_mine.html")
 def my_performance_evaluations(user: Any) -> dict[str, Any]:
     return {"evaluations": list(selectors.my_performance_evaluations(user))}
-
-
-@register.inclusion_tag("evaluation/performance/_public_record.html")
-def public_performance_record(organization: Any) -> dict[str, Any]:
-    """The organization's final evaluations with a result, newest first (public)."""
-    return {
-        "organization": organization,
-        "evaluations": list(selectors.public_performance_evaluations(organization.pk)),
-    }
 
 
 @register.inclusion_tag("evaluation/performance/_contract.html")

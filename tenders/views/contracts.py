@@ -27,6 +27,7 @@ from tenders import selectors
 from tenders.forms import contracts as forms
 from tenders.models import Contract, ContractStatus
 from tenders.permissions import contracts as permissions
+from tenders.permissions import delivery as delivery_permissions
 from tenders.selectors import contracts as contract_selectors
 from tenders.services import contracts as services
 from tenders.services import tender_ready_for_contract
@@ -47,6 +48,10 @@ def _contract_flags(user: Any, contract: Contract) -> dict[str, bool]:
         "see_team_changes": permissions.can_view_team_changes(user, contract),
         "see_payments": permissions.can_see_payments(user, contract),
         "record_payment": is_official(user),
+        "view_delivery": delivery_permissions.can_view_delivery(user, contract),
+        "view_survey_sites": delivery_permissions.can_manage_survey_sites(user, contract)
+        or delivery_permissions.can_print_survey_code(user, contract),
+        "view_satisfaction": delivery_permissions.can_view_satisfaction(user, contract),
     }
 
 
