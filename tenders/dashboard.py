@@ -16,6 +16,7 @@ from marketplace.models import Role, User
 from tenders import selectors
 from tenders.models import BidStatus, MilestoneStatus, TenderStatus
 from tenders.selectors import contracts as contract_selectors
+from tenders.selectors import delivery as delivery_selectors
 
 # An organization's bids that still need it (or wait for the opening).
 BIDS_IN_PROGRESS = (BidStatus.DRAFT, BidStatus.SUBMITTED, BidStatus.NEEDS_CONFIRMATION)
@@ -233,7 +234,17 @@ def _contract_cards(user: User) -> list[Card]:
     if permissions.is_official(user):
         overdue = contract_selectors.overdue_signatures(user).count()
         to_record = list(contract_selectors.payments_due_for_official(user))
+        reports = delivery_selectors.reports_waiting_for_review(user).count()
         cards += [
+            Card(
+                title=_("Delivery reports to review"),
+                value=reports,
+                tone="attention" if reports else "good",
+                description=_("Accept a report or return it with comments."),
+                url=reverse("tenders:delivery_reports_waiting"),
+                link_text=_("Review the reports"),
+                empty_hint=_("No delivery report waits for review."),
+            ),
             Card(
                 title=_("Contracts past their signing day"),
                 value=overdue,

@@ -474,6 +474,18 @@ def test_officials_find_the_reports_waiting_for_review(
     )
 
 
+def test_the_official_dashboard_counts_the_reports_waiting_for_review(contract, client_for):
+    client = client_for(contract_support.official())
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    queue = reverse("tenders:delivery_reports_waiting")
+    before = client.get(reverse("dashboard")).content.decode()
+    filed(contract)
+    after = client.get(reverse("dashboard")).content.decode()
+    assert "No delivery report waits for review." in before
+    assert "No delivery report waits for review." not in after
+    assert queue in after
+
+
 @pytest.mark.parametrize("who", ["org_admin", "auditor", "assessor", "outsider"])
 def test_the_review_queue_is_the_street_offices(contract, client_for, who, request):
     client = client_for(request.getfixturevalue(who))
