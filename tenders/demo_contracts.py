@@ -224,13 +224,15 @@ def _bid(org: str, price: str, staff: int = 3, document: str = "") -> BidPlan:
 
 NO_CRIMINAL_RECORD = ELIGIBILITY + "\n5. 服务人员须无违法犯罪记录，并提供无犯罪记录证明。"
 
+# Most projects are bought by competitive consultation (竞争性磋商, open to service projects
+# below the public-tender threshold), whose three-member panels also keep the demo quick.
 CONTRACTS: tuple[DemoContract, ...] = (
     DemoContract(
         _project(
             "child_care",
             "困境儿童关爱保护服务项目",
             "child_youth",
-            PUBLIC,
+            CONSULTATION,
             "480000.00",
             "项目背景：辖区有留守、单亲、重病重残家庭等困境儿童130余名，家庭监护和关爱服务薄弱。\n"
             "服务对象：经社区排查建档的困境儿童及其家庭。\n"
@@ -285,7 +287,7 @@ CONTRACTS: tuple[DemoContract, ...] = (
             "civility",
             "解放碑商圈文明劝导志愿服务项目",
             "volunteer_service",
-            PUBLIC,
+            CONSULTATION,
             "260000.00",
             "项目背景：解放碑商圈日均客流超过30万人次，节假日人流密集，需要常态化的文明劝导和"
             "游客服务。\n"
@@ -390,7 +392,7 @@ CONTRACTS: tuple[DemoContract, ...] = (
             "low_income",
             "低保边缘家庭综合帮扶服务项目",
             "social_assistance",
-            PUBLIC,
+            CONSULTATION,
             "540000.00",
             "项目背景：辖区低保边缘家庭约180户，因病、因残、因学致困问题突出，需要救助之外的"
             "综合帮扶。\n"
