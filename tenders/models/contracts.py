@@ -400,7 +400,7 @@ class Milestone(ConcurrentTransitionMixin, models.Model):
     sequence = models.PositiveSmallIntegerField(_("number"))
     title = models.CharField(pgettext_lazy("milestone", "title"), max_length=120)
     title_en = models.CharField(_("English title"), max_length=160, blank=True)
-    kind = models.CharField(_("paid on"), max_length=12, choices=MilestoneKind.choices)
+    kind = models.CharField(_("tied to"), max_length=12, choices=MilestoneKind.choices)
     evaluation_kind = models.CharField(
         _("evaluation"), max_length=10, choices=EvaluationKind.choices, blank=True
     )
