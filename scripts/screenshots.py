@@ -102,8 +102,48 @@ def main() -> None:
         page.click("table tbody tr:first-child a")
         page.wait_for_load_state("networkidle")
         shoot(page, "award-notice")
+        # Contracts: the withheld final payment, satisfaction results, an evaluation.
+        page.goto(f"{BASE}/contracts/")
+        page.click("table tbody a:has-text('文明劝导')")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "contract-detail")
+        contract_url = page.url
+        page.click("a[href*='/evaluation/performance/']")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "performance-evaluation")
+        page.goto(contract_url)
+        page.click("a[href$='/satisfaction/']")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "satisfaction")
+        page.click("form.inline-form button")
+        sign_in(page, "org_admin")
+        page.goto(f"{BASE}/contracts/")
+        page.click("table tbody a:has-text('低保边缘')")
+        page.wait_for_load_state("networkidle")
+        page.click("a[href$='/delivery/']")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "delivery")
+        page.click("a[href$='/survey-sites/']")
+        page.wait_for_load_state("networkidle")
+        survey_url = page.eval_on_selector("a[href*='/survey/']", "a => a.href")
         page.click("form.inline-form button")
         sign_in(page, "assessor")
+        page.goto(f"{BASE}/evaluation/performance/")
+        for href in page.eval_on_selector_all(
+            "a[href*='/evaluation/performance/']",
+            "links => links.map(a => a.getAttribute('href'))",
+        ):
+            if not href.rstrip("/").split("/")[-1].isdigit():
+                continue
+            page.goto(f"{BASE}{href}")
+            declare = page.query_selector("form[action$='/declare/'] button[type=submit]")
+            if declare is None:
+                continue
+            declare.click()
+            page.wait_for_load_state("networkidle")
+            page.goto(f"{BASE}{href}scores/")
+            shoot(page, "performance-assessor")
+            break
         page.goto(f"{BASE}/evaluation/assignments/")
         shoot(page, "assessor-assignments")
         sheet = page.query_selector("a[href*='/evaluation/sheets/']")
@@ -137,6 +177,8 @@ def main() -> None:
         mobile = phone.new_page()
         mobile.goto(f"{BASE}/")
         shoot(mobile, "home-mobile")
+        mobile.goto(survey_url)
+        shoot(mobile, "survey-mobile")
         browser.close()
         if errors:
             print("browser console errors:", *errors, sep="\n  ")
