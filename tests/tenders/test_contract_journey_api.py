@@ -10,6 +10,8 @@ and the next tender's bidding and panel are built with the real services.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -95,7 +97,14 @@ def answer_survey(token: str, clock: Clock, phone: str, rating: int) -> dict:
     return {"status": response.status_code, **response.json()}
 
 
-def evaluate(clock: Clock, contract_pk: int, kind: str, assessor: User, fraction: str) -> dict:
+def evaluate(
+    clock: Clock,
+    contract_pk: int,
+    kind: str,
+    assessor: User,
+    fraction: str,
+    sending: Callable[[], AbstractContextManager] = nullcontext,
+) -> dict:
     """The official assigns, the assessor declares, scores and submits through the API."""
     assigned = post(
         api(contract_support.official()),
@@ -123,7 +132,8 @@ def evaluate(clock: Clock, contract_pk: int, kind: str, assessor: User, fraction
     }
     saved = put(desk, evaluation_url(pk, "scores"), {"scores": sheet, "conclusion": CONCLUSION})
     assert saved.status_code == 200, saved.content
-    submitted = post(desk, evaluation_url(pk, "submit"))
+    with sending():
+        submitted = post(desk, evaluation_url(pk, "submit"))
     assert submitted.status_code == 200, submitted.content
     return submitted.json()
 
@@ -142,7 +152,7 @@ def next_tender_bidder(contract: Contract) -> Bidder:
 
 
 def test_a_contract_runs_from_the_award_to_the_last_payment_and_feeds_the_next_tender(
-    clock, registry_admin, other_org_admin
+    clock, registry_admin, other_org_admin, mailoutbox, django_capture_on_commit_callbacks
 ):
     official = contract_support.official()
     tender = contract_support.awarded_ready_tender(clock)  # the challenge window is over
@@ -257,7 +267,14 @@ def test_a_contract_runs_from_the_award_to_the_last_payment_and_feeds_the_next_t
 
     # --- Final evaluation graded poor: withheld, the contract and the tender complete -----
     clock.set(local(2027, 12, 20, 10, 0))
-    final = evaluate(clock, contract_pk, "final", assessors["second"], "0.4")
+    final = evaluate(
+        clock,
+        contract_pk,
+        "final",
+        assessors["second"],
+        "0.4",
+        sending=lambda: django_capture_on_commit_callbacks(execute=True),
+    )
     assert final["grade"] == "poor", final["total_score"]
     assert Decimal(final["total_score"]) < 60
     assert final["milestone"]["status"] == "withheld"
@@ -279,6 +296,15 @@ def test_a_contract_runs_from_the_award_to_the_last_payment_and_feeds_the_next_t
         "outstanding": "0.00",
     }
     assert Tender.objects.get(pk=tender.pk).status == "completed"
+    # The supplier's administrator is told of the withholding (why), the completion and the
+    # result; the official of the result; the registry admin of the credit proposal.
+    to_admin = [m for m in mailoutbox if m.to == [admin.email]]
+    assert len(to_admin) == 3
+    assert any(third["decision_reason"] in m.body for m in to_admin)
+    assert sorted(m.to[0] for m in mailoutbox if m not in to_admin) == [
+        official.email,
+        registry_admin.email,
+    ]
     assert len(events(AuditAction.MILESTONE_WITHHELD)) == 1
     assert len(events(AuditAction.CONTRACT_COMPLETED)) == 1
 
