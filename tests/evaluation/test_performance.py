@@ -4,6 +4,7 @@ final result's credit proposal and the organization's one reply (DESIGN 4.5)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -431,7 +432,8 @@ def test_a_poor_final_result_proposes_an_abnormal_list_entry(built):
     assert proposal.organization_id == built.contract.organization_id
     assert proposal.credit_list == CreditList.ABNORMAL
     assert proposal.status == CreditProposalStatus.PROPOSED
-    assert f"#{evaluation.pk}" in proposal.source
+    # Stored in the language of record (Chinese): the evaluation's number and the contract.
+    assert re.search(rf"\b{evaluation.pk}\b", proposal.source)
     assert built.contract.reference in proposal.source
     assert proposal.source_url.endswith(f"/performance/{evaluation.pk}/")
     assert built.milestone("final").status == MilestoneStatus.WITHHELD
