@@ -990,3 +990,192 @@ class CreditProposal(ConcurrentTransitionMixin, models.Model):
     )
     def reject(self) -> None:
         """The registry admin declined, with a note."""
+
+
+# --- Registries of public funding (DESIGN.md 5) -----------------------------------------------
+# Imported by auditors from the staffing office's roster (编制) and the finance bureau's
+# subsidy ledger; the integrity screens read them to find functions paid for twice.
+
+
+class FundingImportKind(models.TextChoices):
+    STAFFING = "staffing", _("Staffing roster")
+    SUBSIDY = "subsidy", _("Subsidy ledger")
+
+
+class FundingImportStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("import status", "Waiting")
+    RUNNING = "running", pgettext_lazy("import status", "Importing")
+    DONE = "done", pgettext_lazy("import status", "Imported")
+    FAILED = "failed", pgettext_lazy("import status", "Failed")
+
+
+class FundingImport(models.Model):
+    """One imported file of the staffing roster or the subsidy ledger.
+
+    Each import is a version: a newer one of the same kind becomes current and the older
+    ones stay as history, their records still queryable, so a screen run can be replayed
+    against the roster it saw.
+    """
+
+    kind = models.CharField(_("kind"), max_length=10, choices=FundingImportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows imported"), default=0)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=FundingImportStatus.choices,
+        default=FundingImportStatus.PENDING,
+    )
+    errors = models.JSONField(_("errors"), default=list, blank=True, encoder=DjangoJSONEncoder)
+    is_current = models.BooleanField(_("current version"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("funding registry import")
+        verbose_name_plural = _("funding registry imports")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(is_current=True),
+                name="funding_import_one_current",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"
+
+    @property
+    def progress(self) -> int:
+        """Percentage of rows written, 0-100."""
+        if self.status == FundingImportStatus.DONE:
+            return 100
+        if not self.row_count:
+            return 0
+        return min(100, self.rows_done * 100 // self.row_count)
+
+
+class PostType(models.TextChoices):
+    ADMINISTRATIVE = "administrative", _("Administrative post (行政编制)")
+    PUBLIC_INSTITUTION = "public_institution", _("Public-institution post (事业编制)")
+    SUPPORT = "support", _("Support staff post (工勤编制)")
+    OTHER_FUNDED = "other_funded", _("Other fiscally funded post")
+
+
+class PostFunding(models.TextChoices):
+    FULL = "full", _("Fully funded (全额拨款)")
+    PARTIAL = "partial", _("Partly funded (差额拨款)")
+    SELF_FUNDED = "self_funded", _("Self-financing (自收自支)")
+    OTHER = "other", pgettext_lazy("post funding", "Other")
+
+
+class StaffingRecord(models.Model):
+    """One post on the staffing roster: a person holding a fiscally funded post."""
+
+    funding_import = models.ForeignKey(
+        FundingImport,
+        verbose_name=_("import"),
+        on_delete=models.CASCADE,
+        related_name="staffing_records",
+    )
+    row_number = models.PositiveIntegerField(_("row"))
+    person_name = models.CharField(_("name"), max_length=100)
+    # As written in the roster (possibly 15 digits or mistyped); the normalized form is
+    # set only when it is a valid GB 11643 number, so exact joins never see a bad value.
+    id_number = models.CharField(_("National ID number"), max_length=40, blank=True)
+    id_number_normalized = models.CharField(
+        _("normalized ID number"), max_length=18, blank=True, db_index=True
+    )
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, blank=True)
+    employing_unit = models.CharField(_("employing unit"), max_length=200)
+    unit_uscc = models.CharField(_("unit USCC"), max_length=18, blank=True, db_index=True)
+    post_type = models.CharField(_("post type"), max_length=20, choices=PostType.choices)
+    funding_type = models.CharField(_("funding type"), max_length=12, choices=PostFunding.choices)
+    category = models.ForeignKey(
+        ServiceCategory,
+        verbose_name=_("function category"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    function_text = models.CharField(_("function as written"), max_length=200, blank=True)
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staffing record")
+        verbose_name_plural = _("staffing records")
+        ordering = ["funding_import", "row_number"]
+        indexes = [
+            models.Index(fields=["category", "start", "end"], name="staffing_cat_period_idx"),
+            models.Index(fields=["funding_import", "row_number"], name="staffing_import_row_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_name} ({self.employing_unit})"
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+class Subsidy(models.Model):
+    """One grant of the subsidy ledger to an organization."""
+
+    funding_import = models.ForeignKey(
+        FundingImport,
+        verbose_name=_("import"),
+        on_delete=models.CASCADE,
+        related_name="subsidies",
+    )
+    row_number = models.PositiveIntegerField(_("row"))
+    recipient_name = models.CharField(_("recipient"), max_length=200)
+    recipient_uscc = models.CharField(_("recipient USCC"), max_length=18, blank=True, db_index=True)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.SET_NULL,
+        related_name="subsidies",
+        null=True,
+        blank=True,
+    )
+    category = models.ForeignKey(
+        ServiceCategory,
+        verbose_name=_("purpose category"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    purpose_text = models.CharField(_("purpose as written"), max_length=200, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    programme = models.CharField(_("source or programme"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("subsidy")
+        verbose_name_plural = _("subsidies")
+        ordering = ["funding_import", "row_number"]
+        indexes = [
+            models.Index(
+                fields=["category", "period_start", "period_end"], name="subsidy_cat_period_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_name} {self.amount}"
