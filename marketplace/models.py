@@ -125,6 +125,9 @@ class AuditAction(models.TextChoices):
     CREDIT_PROPOSED = "credit.proposed", _("Credit list entry proposed")
     CREDIT_PROPOSAL_CONFIRMED = "credit.proposal_confirmed", _("Credit list proposal confirmed")
     CREDIT_PROPOSAL_REJECTED = "credit.proposal_rejected", _("Credit list proposal rejected")
+    FUNDING_IMPORT_STARTED = "funding.import_started", _("Funding registry import started")
+    FUNDING_IMPORTED = "funding.imported", _("Funding registry imported")
+    FUNDING_IMPORT_FAILED = "funding.import_failed", _("Funding registry import failed")
     # tenders
     TENDER_CREATED = "tender.created", _("Tender drafted")
     TENDER_UPDATED = "tender.updated", _("Tender draft changed")
