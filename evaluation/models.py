@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -982,3 +983,280 @@ class PerformanceScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator.code}: {self.score}"
+
+
+# --- Integrity screens (DESIGN 5) ------------------------------------------------------------
+
+
+class FlagKind(models.TextChoices):
+    """What a screen found: six kinds of double funding (既养人又买服务), then the collusion
+    and bias screens, named after the OCDS red flags where the catalogue has one."""
+
+    STAFF_ON_PUBLIC_PAYROLL = "staff_on_public_payroll", _("Staff on the public payroll")
+    UNIT_KEEPS_STAFF_FOR_FUNCTION = (
+        "unit_keeps_staff_for_function",
+        _("Purchasing unit keeps staff for the function"),
+    )
+    SUBSIDY_OVERLAP = "subsidy_overlap", _("Subsidy for the same service and period")
+    STAFF_OVERCOMMITTED = "staff_overcommitted", _("Person committed above full time")
+    DUPLICATE_PROJECT = "duplicate_project", _("Near-identical funded project")
+    EXCLUDED_PROVIDER = "excluded_provider", _("Provider funded like a class-1 public institution")
+    R018_SINGLE_BID = "R018_single_bid", _("Single valid bid (R018)")
+    R028_IDENTICAL_PRICES = "R028_identical_prices", _("Identical bid prices (R028)")
+    R024_CLOSE_SECOND = "R024_close_second", _("Second price very close to the winner (R024)")
+    R058_WINNER_FAR_BELOW = "R058_winner_far_below", _("Winner far below the other bids (R058)")
+    R025_FREQUENT_LOSER = "R025_frequent_loser", _("Frequent losing bidder (R025)")
+    R003_SHORT_PERIOD = "R003_short_period", _("Short submission period (R003)")
+    SHARED_BIDDER_LINK = "shared_bidder_link", _("Competing bidders share a link")
+    PRICE_SCREEN = "price_screen", _("Price pattern suggests collusion")
+    ASSESSOR_DEVIATION = "assessor_deviation", _("Assessor deviates systematically")
+    ASSESSOR_AFFINITY = "assessor_affinity", _("Assessor favours an organization")
+
+
+DOUBLE_FUNDING_KINDS = frozenset(
+    {
+        FlagKind.STAFF_ON_PUBLIC_PAYROLL,
+        FlagKind.UNIT_KEEPS_STAFF_FOR_FUNCTION,
+        FlagKind.SUBSIDY_OVERLAP,
+        FlagKind.STAFF_OVERCOMMITTED,
+        FlagKind.DUPLICATE_PROJECT,
+        FlagKind.EXCLUDED_PROVIDER,
+    }
+)
+
+
+class FlagSeverity(models.TextChoices):
+    LOW = "low", pgettext_lazy("severity", "Low")
+    MEDIUM = "medium", pgettext_lazy("severity", "Medium")
+    HIGH = "high", pgettext_lazy("severity", "High")
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("flag", "Open")
+    CONFIRMED = "confirmed", pgettext_lazy("flag", "Confirmed")
+    DISMISSED = "dismissed", pgettext_lazy("flag", "Dismissed")
+    RESOLVED = "resolved", pgettext_lazy("flag", "Resolved")
+
+
+class IntegrityFlag(ConcurrentTransitionMixin, models.Model):
+    """Something an integrity screen found, for an official or auditor to review; nothing is
+    rejected by a screen itself (DESIGN 5). Lifecycle: open → confirmed | dismissed (reason
+    required) → resolved (DESIGN 3).
+
+    ``fingerprint`` names the finding (its kind, subject and the records that matched), so
+    running the screens again refreshes the flag instead of adding a second one, whichever
+    way they run.
+    """
+
+    kind = models.CharField(pgettext_lazy("flag", "kind"), max_length=40, choices=FlagKind.choices)
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=FlagSeverity.choices, default=FlagSeverity.MEDIUM
+    )
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True, editable=False)
+    status = FSMField(
+        _("status"), default=FlagStatus.OPEN, choices=FlagStatus.choices, protected=True
+    )
+    # The subject: whichever of these the finding is about, and a label for lists.
+    tender = models.ForeignKey(
+        "tenders.Tender",
+        verbose_name=_("tender"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrity_flags",
+    )
+    bid = models.ForeignKey(
+        "tenders.Bid",
+        verbose_name=_("bid"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrity_flags",
+    )
+    contract = models.ForeignKey(
+        "tenders.Contract",
+        verbose_name=_("contract"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrity_flags",
+    )
+    organization = models.ForeignKey(
+        "orgs_registry.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrity_flags",
+    )
+    person = models.ForeignKey(
+        "orgs_registry.Person",
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrity_flags",
+    )
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessor"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrity_flags",
+    )
+    subject_label = models.CharField(_("subject"), max_length=300)
+    # Structured: which fields matched, the probability, the overlapping period, the posts or
+    # subsidies involved (see evaluation.integrity for each kind's keys).
+    evidence = models.JSONField(_("evidence"), default=dict, encoder=DjangoJSONEncoder)
+    evidence_digest = models.CharField(max_length=64, editable=False)
+    score = models.DecimalField(_("score"), max_digits=6, decimal_places=4, default=0)
+    first_seen_at = models.DateTimeField(_("first found"))
+    last_seen_at = models.DateTimeField(_("last found"))
+    # Set when a later run over the same scope no longer finds it (cleared when found again).
+    gone_at = models.DateTimeField(_("no longer found"), null=True, blank=True)
+    last_run = models.ForeignKey(
+        "evaluation.IntegrityRun",
+        verbose_name=_("last run"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True, max_length=4000)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True, max_length=4000)
+
+    class Meta:
+        verbose_name = _("integrity flag")
+        verbose_name_plural = _("integrity flags")
+        ordering = ["-last_seen_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "kind"], name="flag_status_kind_idx"),
+            models.Index(fields=["tender", "status"], name="flag_tender_idx"),
+            models.Index(fields=["organization", "status"], name="flag_org_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject_label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("evaluation:integrity_flag", args=[self.pk])
+
+    @property
+    def is_double_funding(self) -> bool:
+        return self.kind in DOUBLE_FUNDING_KINDS
+
+    @property
+    def blocks(self) -> bool:
+        """Confirmed double funding blocks the award or payment it concerns until resolved."""
+        return self.is_double_funding and self.status == FlagStatus.CONFIRMED
+
+    @transition(field=status, source=FlagStatus.OPEN, target=FlagStatus.CONFIRMED)
+    def confirm(self) -> None:
+        """A reviewer found the finding real."""
+
+    @transition(field=status, source=FlagStatus.OPEN, target=FlagStatus.DISMISSED)
+    def dismiss(self) -> None:
+        """A reviewer found it a false alarm, with the reason."""
+
+    @transition(field=status, source=FlagStatus.CONFIRMED, target=FlagStatus.RESOLVED)
+    def resolve(self) -> None:
+        """The confirmed problem was put right (the resolution says how)."""
+
+    @transition(
+        field=status, source=[FlagStatus.DISMISSED, FlagStatus.RESOLVED], target=FlagStatus.OPEN
+    )
+    def reopen(self) -> None:
+        """A screen found the same finding with different evidence: it is reviewed again."""
+
+
+class RunTrigger(models.TextChoices):
+    COMMAND = "command", _("Command")
+    REQUEST = "request", _("On demand")
+    BID_OPENING = "bid_opening", _("Bid opening")
+    CONTRACT_CHANGE = "contract_change", _("Contract change")
+    SCHEDULE = "schedule", _("Schedule")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("run", "Queued")
+    RUNNING = "running", pgettext_lazy("run", "Running")
+    FINISHED = "finished", pgettext_lazy("run", "Finished")
+    FAILED = "failed", pgettext_lazy("run", "Failed")
+
+
+class IntegrityRun(ConcurrentTransitionMixin, models.Model):
+    """One run of the integrity screens: what started it, over what, how far it got and what
+    it found (counts per flag kind)."""
+
+    trigger = models.CharField(_("trigger"), max_length=20, choices=RunTrigger.choices)
+    tender = models.ForeignKey(
+        "tenders.Tender",
+        verbose_name=_("tender"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the run covers everything."),
+    )
+    status = FSMField(
+        _("status"), default=RunStatus.QUEUED, choices=RunStatus.choices, protected=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    step = models.CharField(_("current step"), max_length=60, blank=True)
+    counts = models.JSONField(_("flags per kind"), default=dict, blank=True)
+    new_flags = models.PositiveIntegerField(_("new flags"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("integrity screen run")
+        verbose_name_plural = _("integrity screen runs")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_trigger_display()} {self.get_status_display()}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (RunStatus.FINISHED, RunStatus.FAILED)
+
+    @transition(field=status, source=RunStatus.QUEUED, target=RunStatus.RUNNING)
+    def start(self) -> None:
+        """A worker (or the command) took it up."""
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.FINISHED)
+    def finish(self) -> None:
+        """Every screen ran; the counts are final."""
+
+    @transition(field=status, source=[RunStatus.QUEUED, RunStatus.RUNNING], target=RunStatus.FAILED)
+    def fail(self) -> None:
+        """A screen raised; the error is kept and the flags written so far stay."""

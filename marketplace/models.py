@@ -218,6 +218,11 @@ class AuditAction(models.TextChoices):
     MILESTONE_RELEASED = "milestone.released", _("Milestone payment released")
     MILESTONE_WITHHELD = "milestone.withheld", _("Milestone payment withheld")
     MILESTONE_PAYMENT_RECORDED = "milestone.payment_recorded", _("Milestone payment recorded")
+    INTEGRITY_SCREENS_RUN = "integrity.screens_run", _("Integrity screens run")
+    INTEGRITY_FLAG_CONFIRMED = "integrity.flag_confirmed", _("Integrity flag confirmed")
+    INTEGRITY_FLAG_DISMISSED = "integrity.flag_dismissed", _("Integrity flag dismissed")
+    INTEGRITY_FLAG_RESOLVED = "integrity.flag_resolved", _("Integrity flag resolved")
+    INTEGRITY_FLAG_REOPENED = "integrity.flag_reopened", _("Integrity flag reopened: new evidence")
 
 
 GENESIS_HASH = "0" * 64
