@@ -1009,7 +1009,7 @@ class FundingImportStatus(models.TextChoices):
     FAILED = "failed", pgettext_lazy("import status", "Failed")
 
 
-class FundingImport(models.Model):
+class FundingImport(ConcurrentTransitionMixin, models.Model):
     """One imported file of the staffing roster or the subsidy ledger.
 
     Each import is a version: a newer one of the same kind becomes current and the older
@@ -1022,11 +1022,12 @@ class FundingImport(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     row_count = models.PositiveIntegerField(_("rows"), default=0)
     rows_done = models.PositiveIntegerField(_("rows imported"), default=0)
-    status = models.CharField(
+    status = FSMField(
         _("status"),
         max_length=10,
         choices=FundingImportStatus.choices,
         default=FundingImportStatus.PENDING,
+        protected=True,
     )
     errors = models.JSONField(_("errors"), default=list, blank=True, encoder=DjangoJSONEncoder)
     is_current = models.BooleanField(_("current version"), default=False)
@@ -1056,6 +1057,34 @@ class FundingImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name}"
+
+    @transition(
+        field=status, source=FundingImportStatus.PENDING, target=FundingImportStatus.RUNNING
+    )
+    def start(self) -> None:
+        """The file passed its checks; its rows are being written."""
+
+    @transition(field=status, source=FundingImportStatus.RUNNING, target=FundingImportStatus.DONE)
+    def finish(self) -> None:
+        """Every row written: this version becomes the current one."""
+        self.finished_at = timezone.now()
+        self.rows_done = self.row_count
+        self.is_current = True
+
+    @transition(
+        field=status,
+        source=[FundingImportStatus.PENDING, FundingImportStatus.RUNNING],
+        target=FundingImportStatus.FAILED,
+    )
+    def fail(self, errors: list[str]) -> None:
+        """Bad rows or an unreadable file: nothing of it is kept."""
+        self.finished_at = timezone.now()
+        self.errors = errors
+        self.rows_done = 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (FundingImportStatus.DONE, FundingImportStatus.FAILED)
 
     @property
     def progress(self) -> int:

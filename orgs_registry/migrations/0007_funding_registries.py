@@ -3,6 +3,7 @@
 import django.core.serializers.json
 import django.db.models.deletion
 import django.utils.timezone
+import django_fsm
 from django.conf import settings
 from django.db import migrations, models
 
@@ -37,7 +38,7 @@ class Migration(migrations.Migration):
                 ("rows_done", models.PositiveIntegerField(default=0, verbose_name="rows imported")),
                 (
                     "status",
-                    models.CharField(
+                    django_fsm.FSMField(
                         choices=[
                             ("pending", "Waiting"),
                             ("running", "Importing"),
@@ -46,6 +47,7 @@ class Migration(migrations.Migration):
                         ],
                         default="pending",
                         max_length=10,
+                        protected=True,
                         verbose_name="status",
                     ),
                 ),
