@@ -389,7 +389,8 @@ def _usccs(table: pd.DataFrame, column: str, problems: _Problems) -> pd.Series:
         except ValueError as exc:
             rows = values.index[values == value]
             problems.items.extend(RowProblem(int(row), column, str(exc)) for row in rows)
-    return values.map(normalized).fillna("")
+    mapped = values.map(normalized).astype("object")
+    return mapped.where(mapped.notna(), "")
 
 
 def _period(start: pd.Series, end: pd.Series, end_column: str, problems: _Problems) -> None:
