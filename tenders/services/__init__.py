@@ -1262,12 +1262,31 @@ PENDING_CHALLENGE_STATES = (ChallengeStatus.FILED, ChallengeStatus.ANSWERED)
 DECIDED_CHALLENGE_STATES = (ChallengeStatus.ACCEPTED, ChallengeStatus.REJECTED)
 
 
-def _award_blockers(tender: Tender) -> list[str]:
-    """Reasons, other than the ranking's state, why the award cannot be confirmed yet.
+def _flag_messages(flags: Iterable[Any]) -> list[str]:
+    return [
+        _(
+            "A confirmed double-funding flag blocks this until it is resolved: "
+            "%(kind)s, %(subject)s."
+        )
+        % {"kind": flag.get_kind_display(), "subject": flag.subject_label}
+        for flag in flags
+    ]
 
-    The integrity issue adds confirmed double-funding flags here.
-    """
-    return []
+
+def _award_blockers(tender: Tender) -> list[str]:
+    """Reasons, other than the ranking's state, why the award cannot be confirmed yet:
+    confirmed double-funding flags about the tender itself (DESIGN 5)."""
+    from evaluation.selectors.integrity import blocking_flags
+
+    return _flag_messages(blocking_flags(tender=tender))
+
+
+def _bid_award_blockers(bid: Bid) -> list[str]:
+    """Confirmed double-funding flags about the chosen bid or its organization in the tender:
+    that bid cannot win until they are resolved (DESIGN 5)."""
+    from evaluation.selectors.integrity import blocking_flags
+
+    return _flag_messages(blocking_flags(bid=bid))
 
 
 def _active_award(tender: Tender, *, lock: bool = False) -> Award | None:
@@ -1365,6 +1384,9 @@ def award_confirm(*, tender: Tender, actor: User, bid: Bid, reason: str = "") ->
                     ]
                 }
             )
+        bid_blockers = _bid_award_blockers(chosen.bid)
+        if bid_blockers:
+            raise ValidationError({"bid": bid_blockers}, code="blocked")
         if chosen.position != 1 and not reason:
             raise ValidationError(
                 {

@@ -676,6 +676,26 @@ def _complete(contract: Contract, tender: Tender, *, actor: User | None, now: da
     notifications.contract_completed(contract)
 
 
+def _release_guard(contract: Contract) -> None:
+    """Confirmed double funding about the contract or its tender stops the release of its
+    payments until resolved (DESIGN 5); withholding stays possible."""
+    from evaluation.selectors.integrity import blocking_flags
+
+    flags = list(blocking_flags(contract=contract))
+    if flags:
+        raise ValidationError(
+            [
+                _(
+                    "A confirmed double-funding flag blocks the payment until it is resolved: "
+                    "%(kind)s, %(subject)s."
+                )
+                % {"kind": flag.get_kind_display(), "subject": flag.subject_label}
+                for flag in flags
+            ],
+            code="blocked",
+        )
+
+
 def milestone_settle(*, milestone: Milestone, release: bool, reason: str, actor: User) -> Milestone:
     """Release or withhold a milestone's payment: a report milestone when its report is
     accepted, an evaluation milestone by its evaluation's grade against the contract's pass
@@ -698,6 +718,8 @@ def milestone_settle(*, milestone: Milestone, release: bool, reason: str, actor:
         _active_contract(milestone)
         if milestone.is_settled:
             raise ValidationError(_("This milestone is settled already."), code="invalid_state")
+        if release:
+            _release_guard(contract)
         now = timezone.now()
         before = milestone.status
         if milestone.status != MilestoneStatus.EVALUATED:

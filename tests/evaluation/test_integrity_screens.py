@@ -1,0 +1,431 @@
+"""The double-funding screens 1-6 (DESIGN 5): planted positives and near misses, and runs that
+give the same flags however often and however they run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from evaluation.models import (
+    DOUBLE_FUNDING_KINDS,
+    FlagKind,
+    FlagStatus,
+    IntegrityFlag,
+    IntegrityRun,
+    RunStatus,
+)
+from evaluation.services import integrity as services
+from marketplace.models import AuditAction, AuditEvent, Role
+from orgs_registry.identifiers import make_id_number
+from tenders import services as tender_services
+from tests.conftest import building, module_database, persona
+from tests.evaluation.integrity_support import (
+    World,
+    build_world,
+    import_staffing,
+    import_subsidies,
+    legacy_id,
+    post,
+    subsidy,
+)
+from tests.tenders.test_award import AWARD_DAY, RANKED_AT
+
+
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
+    with (
+        module_database(django_db_blocker),
+        building(
+            django_db_blocker, start=RANKED_AT, media=tmp_path_factory.mktemp("media")
+        ) as clock,
+    ):
+        yield build_world(clock)
+
+
+@pytest.fixture
+def world(_world_once, db, clock) -> World:
+    clock.set(_world_once.built_until)
+    return _world_once.copy()
+
+
+def flags(kind: str) -> list[IntegrityFlag]:
+    return list(IntegrityFlag.objects.filter(kind=kind).order_by("pk"))
+
+
+def award(world: World, clock) -> None:
+    clock.set(AWARD_DAY.replace(year=2026, month=10, day=20))
+    tender_services.award_confirm(
+        tender=world.ranked.tender,
+        actor=persona("approver", Role.APPROVER),
+        bid=world.ranked.bid_at(1),
+    )
+
+
+# --- 1. Staff on the public payroll ------------------------------------------------------------
+
+
+def test_a_bid_person_holding_a_funded_post_is_flagged_with_the_evidence(world, tmp_path):
+    person = world.person(0, 0)
+    import_staffing(tmp_path, [post(person, id_number=legacy_id(person.id_number))])
+    services.screens_run()
+    found = [
+        f for f in flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL) if f.tender_id == world.ranked.tender.pk
+    ]
+    assert len(found) == 1
+    flag = found[0]
+    assert flag.person_id == person.pk
+    assert flag.bid.organization_id == world.ranked.bidders[0].organization.pk
+    assert flag.evidence["post"]["employing_unit"] == "渝中区人民医院"
+    assert flag.evidence["overlap"] == {"start": "2027-01-01", "end": "2027-12-31"}
+    assert flag.evidence["probability"] >= 0.8
+    assert flag.evidence["matched_fields"]
+    assert flag.status == FlagStatus.OPEN
+
+
+def test_a_post_that_ended_before_the_service_or_another_person_is_not_flagged(world, tmp_path):
+    person = world.person(1, 0)
+    stranger = make_id_number(
+        region="500103", born=person.birth_date.replace(year=1961), sequence=7, male=True
+    )
+    import_staffing(
+        tmp_path,
+        [
+            post(person, start="2015-01-01", end="2026-06-30"),  # left before 2027
+            post(name=person.name, id_number=stranger),  # same name, another person
+        ],
+    )
+    services.screens_run()
+    assert flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL) == []
+
+
+# --- 2. The purchasing unit keeps staff for the function ------------------------------------------
+
+
+def test_the_street_office_keeping_posts_in_the_tenders_category_is_flagged(world, tmp_path):
+    import_staffing(
+        tmp_path,
+        [
+            post(
+                name="王敏",
+                id_number=make_id_number(
+                    region="500103",
+                    born=world.person(0, 0).birth_date.replace(year=1970),
+                    sequence=11,
+                    male=False,
+                ),
+                unit="解放碑街道社区事务服务中心",
+            ),
+            post(
+                name="李强",
+                id_number=make_id_number(
+                    region="500103",
+                    born=world.person(0, 0).birth_date.replace(year=1971),
+                    sequence=13,
+                    male=True,
+                ),
+                unit="解放碑街道社区事务服务中心",
+                function="child_youth",
+            ),
+            post(
+                name="赵云",
+                id_number=make_id_number(
+                    region="500103",
+                    born=world.person(0, 0).birth_date.replace(year=1972),
+                    sequence=15,
+                    male=True,
+                ),
+                unit="朝天门街道办事处",
+            ),
+        ],
+    )
+    services.screens_run()
+    found = flags(FlagKind.UNIT_KEEPS_STAFF_FOR_FUNCTION)
+    assert {flag.tender_id for flag in found} == {world.ranked.tender.pk, world.second.pk}
+    evidence = found[0].evidence
+    assert evidence["posts_count"] == 1
+    assert evidence["posts"][0]["name"] == "王敏"
+    assert evidence["units"] == ["解放碑街道社区事务服务中心"]
+
+
+# --- 3. Subsidy for the same service and period ------------------------------------------------
+
+
+def test_the_first_ranked_bidders_subsidy_for_the_same_service_is_flagged(world, tmp_path):
+    winner = world.ranked.bid_at(1).organization
+    loser = world.ranked.bid_at(2).organization
+    import_subsidies(
+        tmp_path,
+        [
+            subsidy(winner),
+            subsidy(winner, purpose="child_youth"),  # another service
+            subsidy(winner, start="2025-01-01", end="2025-12-31"),  # another period
+            subsidy(loser),  # not the winner
+        ],
+    )
+    services.screens_run()
+    found = flags(FlagKind.SUBSIDY_OVERLAP)
+    assert len(found) == 1
+    assert found[0].organization_id == winner.pk
+    assert found[0].bid_id == world.ranked.bid_at(1).pk
+    assert found[0].evidence["overlap"] == {"start": "2027-01-01", "end": "2027-06-30"}
+    assert found[0].evidence["subsidy"]["amount"] == "80000.00"
+
+
+# --- 4. People committed above full time ----------------------------------------------------------
+
+
+def test_a_person_above_full_time_across_concurrent_bids_is_flagged_and_one_at_full_time_not(world):
+    services.screens_run()
+    found = flags(FlagKind.STAFF_OVERCOMMITTED)
+    assert [flag.person_id for flag in found] == [world.person(0, 0).pk]
+    assert found[0].evidence["fte"] == 1.3
+    assert len(found[0].evidence["commitments"]) == 2
+
+
+# --- 5. Near-identical funded projects ------------------------------------------------------------
+
+
+def test_a_tender_near_identical_to_a_funded_project_in_the_same_period_is_flagged(world, clock):
+    award(world, clock)
+    official = persona("official", Role.OFFICIAL)
+    approver = persona("approver", Role.APPROVER)
+    from orgs_registry.models import ServiceCategory
+    from tests.tenders.conftest import publish_tender
+
+    category = ServiceCategory.objects.get(code="elderly_care")
+    text = world.ranked.tender.description
+    copy = publish_tender(
+        official=official,
+        approver=approver,
+        category=category,
+        description=text.replace("探访", "陪伴"),
+    )
+    later = publish_tender(
+        official=official,
+        approver=approver,
+        category=category,
+        description=text,
+        service_start=__import__("datetime").date(2029, 1, 1),
+        service_end=__import__("datetime").date(2029, 12, 31),
+    )
+    services.screens_run()
+    found = flags(FlagKind.DUPLICATE_PROJECT)
+    assert [flag.tender_id for flag in found] == [copy.pk]
+    assert found[0].evidence["other"]["reference"] == world.ranked.tender.reference
+    assert found[0].evidence["similarity"] >= 0.8
+    assert later.pk not in {flag.tender_id for flag in found}
+
+
+# --- 6. Providers funded like class-1 public institutions -----------------------------------------
+
+
+def test_a_bidder_whose_staff_hold_fully_funded_institution_posts_is_flagged(world, tmp_path):
+    funded = world.ranked.bidders[2].organization
+    import_staffing(
+        tmp_path,
+        [
+            post(
+                name="孙丽",
+                id_number=make_id_number(
+                    region="500103",
+                    born=world.person(0, 0).birth_date.replace(year=1975),
+                    sequence=21,
+                    male=False,
+                ),
+                unit=funded.name,
+                unit_uscc=funded.uscc,
+                function="mental_health",
+            ),
+            post(
+                name="周杰",
+                id_number=make_id_number(
+                    region="500103",
+                    born=world.person(0, 0).birth_date.replace(year=1976),
+                    sequence=23,
+                    male=True,
+                ),
+                unit=world.ranked.bidders[3].organization.name,
+                funding="自收自支",
+                function="mental_health",
+            ),
+        ],
+    )
+    services.screens_run()
+    found = flags(FlagKind.EXCLUDED_PROVIDER)
+    assert {flag.organization_id for flag in found} == {funded.pk}
+    assert {flag.tender_id for flag in found} == {world.ranked.tender.pk, world.second.pk}
+    assert found[0].evidence["fully_funded_posts"] == 1
+
+
+# --- Idempotence -------------------------------------------------------------------------------
+
+
+def _snapshot() -> list[tuple]:
+    return sorted(
+        IntegrityFlag.objects.values_list("fingerprint", "kind", "status", "evidence_digest")
+    )
+
+
+def test_running_twice_or_by_command_or_for_one_tender_gives_the_same_flags(world, tmp_path):
+    person = world.person(0, 0)
+    import_staffing(tmp_path, [post(person)])
+    first = services.screens_run()
+    snapshot = _snapshot()
+    assert first.new_flags == len(snapshot) > 0
+    second = services.screens_run()
+    assert second.new_flags == 0
+    assert _snapshot() == snapshot
+    call_command("screen_integrity", stdout=StringIO())
+    assert _snapshot() == snapshot
+    services.screens_run(tender=world.ranked.tender)
+    assert _snapshot() == snapshot
+    assert IntegrityFlag.objects.filter(gone_at__isnull=False).count() == 0
+
+
+def test_a_reimported_roster_keeps_the_flags_and_a_dismissed_flag_stays_dismissed(world, tmp_path):
+    person = world.person(0, 0)
+    import_staffing(tmp_path, [post(person)])
+    services.screens_run()
+    flag = flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL)[0]
+    services.flag_dismiss(
+        flag=flag, actor=persona("auditor", Role.AUDITOR), reason="同名不同人，已核实。"
+    )
+    import_staffing(
+        tmp_path,
+        [
+            post(person),
+            post(
+                name="新人",
+                id_number=make_id_number(
+                    region="500103",
+                    born=person.birth_date.replace(year=1990),
+                    sequence=5,
+                    male=True,
+                ),
+            ),
+        ],
+        name="newer.csv",
+    )
+    services.screens_run()
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.DISMISSED
+    assert len(flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL)) == 2  # the ranked and the second tender
+    assert IntegrityFlag.objects.filter(status=FlagStatus.OPEN).exclude(pk=flag.pk).exists()
+
+
+def test_a_dismissed_flag_is_reopened_when_its_evidence_changes(world, tmp_path):
+    person = world.person(0, 0)
+    import_staffing(tmp_path, [post(person, end="2027-12-31")])
+    services.screens_run()
+    flag = flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL)[0]
+    services.flag_dismiss(
+        flag=flag, actor=persona("official", Role.OFFICIAL), reason="岗位年底结束。"
+    )
+    import_staffing(tmp_path, [post(person, end="")], name="newer.csv")
+    services.screens_run()
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.OPEN
+    assert AuditEvent.objects.filter(action=AuditAction.INTEGRITY_FLAG_REOPENED).count() == 1
+
+
+def test_a_flag_no_longer_found_is_marked_gone(world, tmp_path):
+    person = world.person(0, 0)
+    import_staffing(tmp_path, [post(person)])
+    services.screens_run()
+    import_staffing(
+        tmp_path,
+        [
+            post(
+                name="别人",
+                id_number=make_id_number(
+                    region="500103",
+                    born=person.birth_date.replace(year=1991),
+                    sequence=9,
+                    male=True,
+                ),
+            )
+        ],
+        name="newer.csv",
+    )
+    services.screens_run()
+    flag = flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL)[0]
+    assert flag.gone_at is not None
+
+
+# --- Runs -----------------------------------------------------------------------------------------
+
+
+def test_a_run_records_progress_counts_per_kind_and_one_audit_event(world):
+    seen = []
+    run = services.screens_run(progress=lambda percent, step: seen.append(percent))
+    assert run.status == RunStatus.FINISHED
+    assert run.progress == 100
+    assert seen[-1] == 100
+    assert seen == sorted(seen)
+    assert run.counts[FlagKind.STAFF_OVERCOMMITTED] == 1
+    assert set(run.counts) >= {kind.value for kind in FlagKind if kind in DOUBLE_FUNDING_KINDS}
+    event = AuditEvent.objects.get(action=AuditAction.INTEGRITY_SCREENS_RUN)
+    assert event.details["counts"] == run.counts
+
+
+def test_only_officials_and_auditors_run_the_screens(world):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.screens_run(actor=persona("outsider_admin", Role.ASSESSOR))
+    assert not IntegrityRun.objects.exists()
+    run = services.screens_run(actor=persona("auditor", Role.AUDITOR))
+    assert run.requested_by.role == Role.AUDITOR
+
+
+def test_the_command_prints_counts_per_kind(world):
+    out = StringIO()
+    call_command("screen_integrity", stdout=out, stderr=StringIO())
+    text = out.getvalue()
+    assert "staff_overcommitted: 1" in text
+    assert "staff_on_public_payroll: 0" in text
+
+
+def test_the_command_for_one_tender_and_an_unknown_tender(world):
+    out = StringIO()
+    call_command(
+        "screen_integrity", "--tender", str(world.second.pk), stdout=out, stderr=StringIO()
+    )
+    run = IntegrityRun.objects.get()
+    assert run.tender_id == world.second.pk
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="no tender"):
+        call_command("screen_integrity", "--tender", "999999", stdout=StringIO())
+
+
+def test_opening_bids_queues_a_run_after_the_commit(
+    world, clock, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from orgs_registry.models import ServiceCategory
+    from tests.tenders.conftest import make_bidder, publish_tender
+
+    official = persona("official", Role.OFFICIAL)
+    tender = publish_tender(
+        official=official,
+        approver=persona("approver", Role.APPROVER),
+        category=ServiceCategory.objects.get(code="elderly_care"),
+        description="新的服务项目说明，和其他项目都不一样。",
+    )
+    from tests.tenders.conftest import submit_bid
+
+    for index in range(3):
+        submit_bid(tender, make_bidder(f"触发机构{index}"), "300000")
+    clock.set(tender.bid_deadline + timedelta(minutes=1))
+    tender_services.tender_open(tender=tender, actor=official)
+    with django_capture_on_commit_callbacks(execute=True):
+        tender_services.tender_open(tender=tender, actor=persona("second_official", Role.OFFICIAL))
+    run = IntegrityRun.objects.get()
+    assert run.trigger == "bid_opening"
+    assert run.tender_id == tender.pk
+    assert run.status == RunStatus.FINISHED
