@@ -6,6 +6,7 @@ Resources are plural nouns; state changes are POST sub-resources (DESIGN.md sect
 from rest_framework.routers import SimpleRouter
 
 from orgs_registry import api
+from orgs_registry.api_urls_funding import urlpatterns as funding_urlpatterns
 
 # Path converters (not regular expressions): ids are integers in the URLs and the schema.
 router = SimpleRouter(use_regex_path=False)
@@ -33,4 +34,4 @@ router.register("grades", api.GradeViewSet, basename="grade")
 router.register("credit-records", api.CreditRecordViewSet, basename="credit-record")
 router.register("credit-proposals", api.CreditProposalViewSet, basename="credit-proposal")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + funding_urlpatterns

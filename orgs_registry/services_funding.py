@@ -34,6 +34,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from marketplace.audit import audit_record
@@ -194,28 +195,46 @@ def funding_import_run(
     progress: Progress | None = None,
     delete_file: bool = True,
 ) -> FundingImport:
-    """Check and write one import; it ends done (and current) or failed with its problems."""
+    """Check and write one import; it ends done (and current) or failed with its problems.
+
+    The problems are kept in the importer's language (a worker has none of its own); the
+    commands, which have no importer, keep the language they run in.
+    """
     try:
-        funding_import = FundingImport.objects.get(pk=funding_import_id)
-        if funding_import.status != FundingImportStatus.PENDING:
-            return funding_import  # a task delivered twice does nothing the second time
-        try:
-            table = _checked_table(funding_import.kind, Path(path), fmt, progress)
-        except FundingImportError as exc:
-            return _fail(funding_import, [str(problem) for problem in exc.problems])
-        except ValidationError as exc:
-            return _fail(funding_import, exc.messages)
-        _start(funding_import, rows=len(table), fmt=fmt)
-        try:
-            _write(funding_import, table, progress)
-        except Exception:
-            _delete_rows(funding_import)
-            _fail(funding_import, [_("The rows could not be written; nothing was imported.")])
-            raise
-        return _finish(funding_import)
+        funding_import = FundingImport.objects.select_related("imported_by").get(
+            pk=funding_import_id
+        )
+        language = (
+            funding_import.imported_by.language
+            if funding_import.imported_by is not None
+            else translation.get_language()
+        )
+        with translation.override(language or None):
+            return _run(funding_import, Path(path), fmt, progress)
     finally:
         if delete_file:
             Path(path).unlink(missing_ok=True)
+
+
+def _run(
+    funding_import: FundingImport, path: Path, fmt: str, progress: Progress | None
+) -> FundingImport:
+    if funding_import.status != FundingImportStatus.PENDING:
+        return funding_import  # a task delivered twice does nothing the second time
+    try:
+        table = _checked_table(funding_import.kind, path, fmt, progress)
+    except FundingImportError as exc:
+        return _fail(funding_import, [str(problem) for problem in exc.problems])
+    except ValidationError as exc:
+        return _fail(funding_import, exc.messages)
+    _start(funding_import, rows=len(table), fmt=fmt)
+    try:
+        _write(funding_import, table, progress)
+    except Exception:
+        _delete_rows(funding_import)
+        _fail(funding_import, [_("The rows could not be written; nothing was imported.")])
+        raise
+    return _finish(funding_import)
 
 
 def _checked_table(kind: str, path: Path, fmt: str, progress: Progress | None) -> pd.DataFrame:
