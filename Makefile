@@ -71,6 +71,8 @@ messages: $(STAMP)
 	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*'
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]' -c requirements/constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'recordlinkage>=0.16,<0.17' 'jellyfish>=1.3,<2'
 	$(PY) -m pytest tests/bench -o python_files='bench_*.py' -s -q $(PYTEST_ARGS)
 
 # Upgrade within the pyproject.toml ranges and record the exact versions.
