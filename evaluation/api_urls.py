@@ -8,7 +8,7 @@ to the tenders API's own routes under the same prefix.
 
 from rest_framework.routers import SimpleRouter
 
-from evaluation import api, api_urls_grades, api_urls_performance
+from evaluation import api, api_urls_grades, api_urls_integrity, api_urls_performance
 
 # Path converters (not regular expressions): ids are integers in the URLs and the schema.
 router = SimpleRouter(use_regex_path=False)
@@ -24,3 +24,4 @@ router.register("assessors/me/relations", api.RelationViewSet, basename="assesso
 router.register("assessors", api.AssessorViewSet, basename="assessor")
 
 urlpatterns = router.urls + api_urls_performance.urlpatterns + api_urls_grades.urlpatterns
+urlpatterns += api_urls_integrity.urlpatterns

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evaluation import urls_grades, urls_performance, views
+from evaluation import urls_grades, urls_integrity, urls_performance, views
 
 app_name = "evaluation"
 
@@ -41,3 +41,4 @@ urlpatterns = [
     ),
 ]
 urlpatterns += urls_performance.urlpatterns + urls_grades.urlpatterns
+urlpatterns += urls_integrity.urlpatterns

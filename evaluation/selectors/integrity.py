@@ -209,3 +209,17 @@ def blocking_flags(
     if contract is not None:
         where |= Q(contract=contract) | Q(tender_id=contract.tender_id)
     return flags.filter(where).order_by("pk")
+
+
+def tender_for_screens(user: Any, pk: int | None) -> Any:
+    """The tender a reviewer asks to screen (None: everything); 404 when there is none."""
+    from tenders.models import Tender
+
+    if pk is None:
+        return None
+    if not permissions.can_run_integrity_screens(user):
+        raise Http404
+    tender = Tender.objects.filter(pk=pk).first()
+    if tender is None:
+        raise Http404
+    return tender

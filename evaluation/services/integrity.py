@@ -1091,3 +1091,15 @@ def flag_resolve(*, flag: IntegrityFlag, actor: User, resolution: str) -> Integr
         )
         _notify(flag, "flag_resolved")
     return flag
+
+
+def screens_request(*, actor: User, tender: Tender | None = None) -> IntegrityRun:
+    """An official or auditor asks for a run (the page, the API): it is queued and a worker
+    runs it after the commit; its progress is on the run's page."""
+    from evaluation.tasks_integrity import enqueue
+
+    _require(permissions.can_run_integrity_screens(actor))
+    with transaction.atomic():
+        run = run_request(actor=actor, tender=tender, trigger=RunTrigger.REQUEST)
+        enqueue(run)
+    return run
