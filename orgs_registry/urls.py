@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orgs_registry import views
+from orgs_registry import urls_funding, views
 
 app_name = "orgs_registry"
 
@@ -132,3 +132,4 @@ urlpatterns = [
         name="change_request_decide",
     ),
 ]
+urlpatterns += urls_funding.urlpatterns
