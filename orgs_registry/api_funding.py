@@ -87,7 +87,9 @@ class StaffingRecordSerializer(serializers.ModelSerializer):
     sex = StaffingSexField(read_only=True)
     post_type = PostTypeField(read_only=True)
     funding_type = PostFundingField(read_only=True)
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = StaffingRecord
@@ -129,7 +131,9 @@ class StaffingRecordSerializer(serializers.ModelSerializer):
 
 class SubsidySerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="funding_import_id", read_only=True)
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
 
     class Meta:

@@ -7,10 +7,9 @@ imported nothing. A progress bar on stderr shows the checking and the writing.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -62,8 +61,8 @@ class FundingImportCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
-        show = not options["no_progress"] and getattr(sys.stderr, "isatty", lambda: False)()
-        bar = ProgressBar(self.stderr._out, enabled=show)
+        show = not options["no_progress"] and self.stderr.isatty()
+        bar = ProgressBar(cast("TextIO", self.stderr._out), enabled=show)
         try:
             funding_import = funding_import_from_path(kind=self.kind, path=path, progress=bar)
         except ValidationError as exc:

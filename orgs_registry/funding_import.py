@@ -417,9 +417,9 @@ def normalize_id_numbers(values: pd.Series, *, today: date | None = None) -> pd.
     body = text.where(~legacy, text.str[:6] + "19" + text.str[6:])
     candidate = (legacy | modern).to_numpy(dtype=bool)
     first17 = body.str[:17].where(candidate, "0" * 17)
-    digits = np.frombuffer("".join(first17.tolist()).encode("ascii"), dtype=np.uint8)
-    digits = (digits.reshape(-1, 17).astype(np.int64) - 48) if len(first17) else digits
-    check = _CHECK[(digits @ _WEIGHTS) % 11] if len(first17) else np.array([], dtype=str)
+    raw = np.frombuffer("".join(first17.tolist()).encode("ascii"), dtype=np.uint8)
+    digits = raw.reshape(len(first17), 17).astype(np.int64) - 48
+    check = _CHECK[(digits @ _WEIGHTS) % 11]
     given_check = body.str[17].fillna("").to_numpy(dtype=str)
     check_ok = np.where(legacy.to_numpy(dtype=bool), True, given_check == check)
     province_ok = first17.str[:2].isin(PROVINCE_CODES).to_numpy(dtype=bool)

@@ -337,7 +337,7 @@ def _delete_rows(funding_import: FundingImport) -> None:
 
 # --- Writing ----------------------------------------------------------------------------------
 
-_TEXT_COLUMNS = {
+_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     FundingImportKind.STAFFING: (
         "person_name",
         "id_number",
