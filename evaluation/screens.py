@@ -843,6 +843,43 @@ class CollusionModel:
         )
 
 
+#: Columns of the public cartel datasets (García Rodríguez et al. 2022) and their names here.
+_DATASET_COLUMNS = {
+    "Tender": "tender",
+    "Bid_value": "price",
+    "Pre-Tender Estimate (PTE)": "estimate",
+    "Winner": "winner",
+}
+
+
+def load_cartel_dataset(path: str | Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Bids and tender labels of one public cartel dataset (a ``DB_Collusion_*.csv`` file).
+
+    A tender is collusive when any of its bids has ``Collusive_competitor == 1``; in these
+    files the label is already the same for every bid of a tender (the paper's tender-level
+    definition), so "any" and "all" agree. The stored screens are not used: they are
+    recomputed from ``Bid_value`` (the data notes say the stored RD, and DIFFP for Japan, are
+    wrong).
+    """
+    raw = pd.read_csv(path)
+    bids = raw[[c for c in _DATASET_COLUMNS if c in raw.columns]].rename(columns=_DATASET_COLUMNS)
+    labels = (
+        pd.to_numeric(raw["Collusive_competitor"], errors="coerce")
+        .fillna(0)
+        .groupby(raw["Tender"])
+        .max()
+        .astype(int)
+    )
+    labels.index.name = "tender"
+    return bids, labels
+
+
+def cartel_datasets(folder: str | Path) -> dict[str, Path]:
+    """The dataset files in ``folder`` by short name (``Brazil``, ``Japan``, ...)."""
+    found = sorted(Path(folder).glob("DB_Collusion_*.csv"))
+    return {f.name.removeprefix("DB_Collusion_").removesuffix("_processed.csv"): f for f in found}
+
+
 #: The shipped model (``manage.py train_collusion_model`` writes it).
 SHIPPED_MODEL = Path(__file__).resolve().parent / "models_data" / "collusion.skops"
 
