@@ -113,8 +113,8 @@ def _parse_spec(spec: Mapping[str, Any], left: pd.DataFrame, right: pd.DataFrame
 
 def _text(values: pd.Series) -> pd.Series:
     """Strings folded to half-width (NFKC), missing values as <NA>."""
-    series = pd.Series(values).astype("string")
-    return series.str.normalize("NFKC").str.strip().replace("", pd.NA)
+    series = pd.Series(values).astype("str")
+    return series.str.normalize("NFKC").str.strip().replace("", np.nan).astype("str")
 
 
 def _hash(values: pd.Series) -> np.ndarray:
@@ -143,7 +143,8 @@ def _check_chars(body: np.ndarray) -> np.ndarray:
 
 def _as_int(matrix: np.ndarray) -> np.ndarray:
     """Digits of an ASCII digit matrix (at most 18 columns) as one int64 per row."""
-    digits = (matrix.astype(np.int64) - 48).clip(0, 9)
+    digits = matrix.astype(np.int64) - 48
+    digits[(digits < 0) | (digits > 9)] = 0
     powers = 10 ** np.arange(matrix.shape[1] - 1, -1, -1, dtype=np.int64)
     return digits @ powers
 
@@ -153,13 +154,24 @@ def _as_int(matrix: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Prepared:
+    """A column prepared for linkage. ``features`` hold one entry per distinct value (the
+    last one is the missing value); ``rows`` maps each row to its distinct value, so
+    that a name repeated a thousand times in a roster is worked on once. Blocking keys
+    (``strong``, ``weak``: name -> (uint64 key, valid)) hold one entry per row."""
+
     features: dict[str, Any]
-    strong: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (uint64 key, valid)
+    strong: dict[str, tuple[np.ndarray, np.ndarray]]
     weak: dict[str, tuple[np.ndarray, np.ndarray]]
+    rows: np.ndarray | None = None
 
 
 def _prep_id(values: pd.Series) -> Prepared:
-    norm = _text(values).str.replace(r"[\s\-]", "", regex=True).str.upper()
+    norm = pd.Series(values).astype("str")
+    # Most numbers are already clean; only the others pay for Unicode normalization.
+    dirty = ~norm.str.fullmatch(r"[0-9]{6,18}X?").fillna(True).to_numpy(dtype=bool)
+    if dirty.any():
+        fixed = _text(norm[dirty]).str.replace(r"[\s\-]", "", regex=True).str.upper()
+        norm = norm.where(~dirty, fixed.reindex(norm.index))
     length = norm.str.len().fillna(0).to_numpy(dtype=np.int64)
     all_digits = norm.str.fullmatch(r"[0-9]+").fillna(False).to_numpy(dtype=bool)
     last = norm.str.slice(17, 18)
@@ -169,23 +181,31 @@ def _prep_id(values: pd.Series) -> Prepared:
     is15 = (length == 15) & all_digits
     cn = is18 | is17 | is15
     body = norm.str.slice(0, 17).where(~is15, norm.str.slice(0, 6) + "19" + norm.str.slice(6))
-    body = body.where(cn, pd.NA)
+    body = body.where(cn, np.nan)
     matrix = _digit_matrix(body, 17)
     check = np.zeros(len(norm), dtype=np.uint8)
-    given = _digit_matrix(last.where(is18, pd.NA), 1)[:, 0] if len(norm) else check
+    given = _digit_matrix(last.where(is18, np.nan), 1)[:, 0] if len(norm) else check
     if cn.any():
         check[cn] = _check_chars(matrix[cn])
     valid = cn & (is18 & (given == check) | is15)
     full = np.column_stack([matrix, np.where(is18, given, check)]) if len(norm) else matrix
-    generic = norm.where(~cn & norm.notna(), pd.NA)
+    generic = norm.where(~cn & norm.notna(), np.nan)
     comparable = body.fillna(generic)
     present = comparable.notna().to_numpy(dtype=bool)
     dob = np.where(cn, _as_int(matrix[:, 6:14]) if len(norm) else 0, 0)
     region = np.where(cn, _as_int(matrix[:, 0:6]) if len(norm) else 0, 0)
     sex = np.where(cn, (matrix[:, 16].astype(np.int64) - 48) % 2 if len(norm) else 0, -1)
-    strong = {"id:body": (_hash(comparable), present)}
-    sorted_digits = np.sort(matrix, axis=1)
-    strong["id:sorted"] = (_as_int(sorted_digits[:, -17:]).astype(_U64) ^ _U64(7), cn)
+    body_key = _as_int(matrix).astype(_U64) if len(norm) else np.zeros(0, _U64)
+    if (~cn & present).any():
+        body_key = np.where(cn, body_key, _hash(comparable))
+    strong = {"id:body": (body_key, present)}
+    # Two digits swapped across the border of two parts change both: a key with each
+    # border pair put in order does not see the swap.
+    bordered = matrix.copy()
+    for a in (5, 9, 13):
+        pair = np.sort(matrix[:, a : a + 2], axis=1)
+        bordered[:, a : a + 2] = pair
+    strong["id:border"] = (_as_int(bordered).astype(_U64) ^ _U64(7), cn)
     # One digit wrong leaves three of the four parts (region, birth year, birth month and
     # day, sequence) intact; each key leaves one part out.
     parts = [(0, 6), (6, 10), (10, 14), (14, 17)]
@@ -199,11 +219,11 @@ def _prep_id(values: pd.Series) -> Prepared:
         # Generic numbers: keys leaving out the first or the second half.
         half = generic.str.len() // 2
         strong["id:head"] = (
-            _hash(generic.str.slice(0, 4) + "|" + half.astype("string")),
+            _hash(generic.str.slice(0, 4) + "|" + half.astype("str")),
             ~cn & present,
         )
         strong["id:tail"] = (
-            _hash(generic.str.slice(-4) + "|" + half.astype("string")),
+            _hash(generic.str.slice(-4) + "|" + half.astype("str")),
             ~cn & present,
         )
     weak = {
@@ -213,6 +233,7 @@ def _prep_id(values: pd.Series) -> Prepared:
         features={
             "raw": _strings(norm),
             "comparable": _strings(comparable),
+            "length": comparable.str.len().fillna(0).to_numpy(dtype=np.int64),
             "present": present,
             "cn": cn,
             "matrix": matrix,
@@ -253,7 +274,8 @@ def _prep_name(values: pd.Series) -> Prepared:
         .str.replace(r"[\s·•.\-_,'’]+", " ", regex=True)
         .str.replace("ü", "u")
         .str.strip()
-        .replace("", pd.NA)
+        .replace("", np.nan)
+        .astype("str")
     )
     present = norm.notna().to_numpy(dtype=bool)
     cjk = norm.str.contains(_CJK, regex=True).fillna(False).to_numpy(dtype=bool)
@@ -265,15 +287,19 @@ def _prep_name(values: pd.Series) -> Prepared:
         written.where(~cjk, compact.str.translate(table))
         .str.replace(r"\s+", " ", regex=True)
         .str.strip()
+        .astype("str")
     )
     joined = pinyin.str.replace(" ", "", regex=False)
-    distinct = pd.unique(pinyin.dropna())
-    sorted_of = {v: " ".join(sorted(v.split())) for v in distinct}
-    initials_of = {
-        v: " ".join([t[0] if i else t for i, t in enumerate(v.split())]) for v in distinct
-    }
-    ordered = pinyin.map(sorted_of)
-    initials = pinyin.map(initials_of)
+    # A name is its first token (a Chinese surname, or a Latin first word) and the rest:
+    # "wang baowei" and "Baowei Wang" sort to one key, "wang b" is the initials key.
+    parts = pinyin.str.extract(r"^(\S+) ?(.*)$")
+    first, rest = parts[0].astype("str"), parts[1].astype("str").fillna("")
+    rest_joined = rest.str.replace(" ", "", regex=False)
+    low = first.where(first <= rest_joined, rest_joined)
+    high = rest_joined.where(first <= rest_joined, first)
+    ordered = (low + " " + high).str.strip().where(pinyin.notna(), np.nan)
+    rest_initials = rest.str.replace(r"(\S)\S*", r"\1", regex=True).str.replace(" ", "")
+    initials = (first + " " + rest_initials).str.strip().where(pinyin.notna(), np.nan)
     weak = {
         "joined": (_hash(joined), present),
         "sorted": (_hash(ordered), present),
@@ -296,11 +322,11 @@ def _prep_name(values: pd.Series) -> Prepared:
 def _prep_date(values: pd.Series) -> Prepared:
     series = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(series):
-        digits = series.dt.strftime("%Y%m%d").astype("string")
+        digits = series.dt.strftime("%Y%m%d").astype("str")
     else:
-        digits = _text(series.astype("string")).str.replace(r"[^0-9]", "", regex=True)
+        digits = _text(series.astype("str")).str.replace(r"[^0-9]", "", regex=True)
     ok = digits.str.len().eq(8).fillna(False).to_numpy(dtype=bool)
-    number = pd.to_numeric(digits.where(ok, pd.NA), errors="coerce").fillna(0).to_numpy(np.int64)
+    number = pd.to_numeric(digits.where(ok, np.nan), errors="coerce").fillna(0).to_numpy(np.int64)
     year, month, day = number // 10000, number // 100 % 100, number % 100
     when = pd.to_datetime(
         pd.DataFrame({"year": year.clip(1, 9999), "month": month, "day": day}),
@@ -316,7 +342,7 @@ def _prep_date(values: pd.Series) -> Prepared:
             "day": day,
             "ordinal": ordinal,
             "present": ok,
-            "matrix": _digit_matrix(digits.where(ok, pd.NA), 8),
+            "matrix": _digit_matrix(digits.where(ok, np.nan), 8),
         },
         strong={},
         weak={"date": (number.astype(_U64), ok)},
@@ -328,24 +354,26 @@ def _prep_phone(values: pd.Series) -> Prepared:
     digits = digits.where(
         ~(digits.str.len().eq(13) & digits.str.startswith("86")), digits.str.slice(2)
     )
-    digits = digits.where(digits.str.len().ge(6), pd.NA)
+    digits = digits.where(digits.str.len().ge(6), np.nan)
     present = digits.notna().to_numpy(dtype=bool)
     last8 = digits.str.slice(-8)
+    matrix = _digit_matrix(last8.str.pad(8, fillchar="0"), 8)
     return Prepared(
         features={
             "raw": _strings(digits),
             "last8": _strings(last8),
+            "length": digits.str.len().fillna(0).to_numpy(dtype=np.int64),
             "present": present,
-            "matrix": _digit_matrix(last8.str.pad(8, fillchar="0"), 8),
+            "matrix": matrix,
         },
-        strong={"phone:last8": (_hash(last8), present)},
+        strong={"phone:last8": (_as_int(matrix).astype(_U64), present)},
         weak={},
     )
 
 
 def _prep_text(values: pd.Series) -> Prepared:
     norm = _text(values).str.lower().str.replace(r"[\s,.;:#/\-]+", " ", regex=True).str.strip()
-    norm = norm.replace("", pd.NA)
+    norm = norm.replace("", np.nan)
     present = norm.notna().to_numpy(dtype=bool)
     return Prepared(
         features={"raw": _strings(norm), "present": present},
@@ -355,7 +383,7 @@ def _prep_text(values: pd.Series) -> Prepared:
 
 
 def _prep_exact(values: pd.Series) -> Prepared:
-    norm = _text(values.astype("string")).str.lower()
+    norm = _text(values.astype("str")).str.lower()
     present = norm.notna().to_numpy(dtype=bool)
     return Prepared(
         features={"raw": _strings(norm), "present": present},
@@ -375,8 +403,23 @@ _PREPARE = {
 }
 
 
+def _prepare_column(values: pd.Series, kind: str) -> Prepared:
+    if kind in ("id_number", "phone"):  # nearly every value is distinct
+        return _PREPARE[kind](values.reset_index(drop=True))
+    codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
+    distinct = pd.Series(uniques)
+    distinct = distinct.reindex(range(len(distinct) + 1))  # the last one is missing
+    rows = np.where(codes < 0, len(distinct) - 1, codes)
+    prepared = _PREPARE[kind](distinct)
+    expand = {name: (key[rows], valid[rows]) for name, (key, valid) in prepared.strong.items()}
+    prepared.strong = expand
+    prepared.weak = {name: (key[rows], valid[rows]) for name, (key, valid) in prepared.weak.items()}
+    prepared.rows = rows
+    return prepared
+
+
 def _prepare(frame: pd.DataFrame, fields: tuple[tuple[str, str], ...]) -> list[Prepared]:
-    return [_PREPARE[kind](frame[column].reset_index(drop=True)) for column, kind in fields]
+    return [_prepare_column(frame[column], kind) for column, kind in fields]
 
 
 # --- Blocking ---------------------------------------------------------------------------------
@@ -392,7 +435,8 @@ def _join(
     li = np.flatnonzero(lvalid)
     ri = np.flatnonzero(rvalid)
     lkv, rkv = lk[li], rk[ri]
-    keep = np.isin(lkv, rkv)
+    # Hash-based membership: a sort of a million-row roster's keys costs more.
+    keep = pd.Index(rkv).get_indexer(lkv) >= 0 if pd.Index(rkv).is_unique else np.isin(lkv, rkv)
     li, lkv = li[keep], lkv[keep]
     keep = np.isin(rkv, lkv)
     ri, rkv = ri[keep], rkv[keep]
@@ -478,9 +522,7 @@ def _compare_id(left, right, li, ri):
         differ[:, :-1] & differ[:, 1:] & (lm[:, :-1] == rm[:, 1:]) & (lm[:, 1:] == rm[:, :-1])
     ).any(axis=1) & (differ.sum(axis=1) == 2)
     lc, rc = lf["comparable"][li], rf["comparable"][ri]
-    same_len = np.fromiter((len(x) for x in lc), int, len(lc)) == np.fromiter(
-        (len(x) for x in rc), int, len(rc)
-    )
+    same_len = lf["length"][li] == rf["length"][ri]
     edit = _pairwise(Levenshtein.distance, lc, rc)
     generic = ~cn & both
     if generic.any():
@@ -615,7 +657,7 @@ def _compare_phone(left, right, li, ri):
     lf, rf = left.features, right.features
     both = lf["present"][li] & rf["present"][ri]
     equal = lf["raw"][li] == rf["raw"][ri]
-    last8 = lf["last8"][li] == rf["last8"][ri]
+    last8 = (lf["last8"][li] == rf["last8"][ri]) & (lf["length"][li] != rf["length"][ri])
     digit_diff = (lf["matrix"][li] != rf["matrix"][ri]).sum(axis=1)
     features = np.column_stack(
         [
@@ -673,6 +715,10 @@ _COMPARE = {
 }
 
 
+def _rows(prepared: Prepared, index: np.ndarray) -> np.ndarray:
+    return index if prepared.rows is None else prepared.rows[index]
+
+
 def _cross_birth_dates(fields, left, right, li, ri) -> list[np.ndarray]:
     """The birth date an ID number implies against a date column of the other side."""
     ids = [i for i, (_, kind) in enumerate(fields) if kind == "id_number"]
@@ -682,11 +728,13 @@ def _cross_birth_dates(fields, left, right, li, ri) -> list[np.ndarray]:
         for d in dates:
             lid, rid = left[i].features, right[i].features
             ld, rd = left[d].features, right[d].features
+            lii, rii = _rows(left[i], li), _rows(right[i], ri)
+            ldi, rdi = _rows(left[d], li), _rows(right[d], ri)
             agree_lr = np.where(
-                lid["cn"][li] & rd["present"][ri], lid["dob"][li] == rd["number"][ri], np.nan
+                lid["cn"][lii] & rd["present"][rdi], lid["dob"][lii] == rd["number"][rdi], np.nan
             )
             agree_rl = np.where(
-                rid["cn"][ri] & ld["present"][li], rid["dob"][ri] == ld["number"][li], np.nan
+                rid["cn"][rii] & ld["present"][ldi], rid["dob"][rii] == ld["number"][ldi], np.nan
             )
             columns.append(np.fmax(agree_lr, agree_rl))
     return columns
@@ -696,7 +744,9 @@ def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.nda
     blocks: list[np.ndarray] = []
     evidence: list[np.ndarray] = []
     for index, (_, kind) in enumerate(spec_fields):
-        feats, labels = _COMPARE[kind](left[index], right[index], li, ri)
+        feats, labels = _COMPARE[kind](
+            left[index], right[index], _rows(left[index], li), _rows(right[index], ri)
+        )
         blocks.append(feats.astype(float))
         evidence.append(labels)
     blocks.extend(c[:, None] for c in _cross_birth_dates(spec_fields, left, right, li, ri))
@@ -784,7 +834,7 @@ def profile(
     kinds = []
     for column, kind in fields:
         values = pd.concat([left[column].head(5000), right[column].head(5000)]).dropna()
-        values = _text(values.astype("string")).dropna()
+        values = _text(values.astype("str")).dropna()
         if kind == "id_number":
             norm = values.str.replace(r"[\s\-]", "", regex=True)
             cn = norm.str.fullmatch(r"[0-9]{15}|[0-9]{17}[0-9Xx]?").mean() if len(norm) else 1.0

@@ -474,7 +474,12 @@ class _Gen:
                 generic_id=self.typo(p["generic_id"]),
             )
             person = PEOPLE + NAMESAKES + RELATIVES + STRANGERS + n
-            right.append(dict(self.render(p), _person=person))
+            row = self.render(p)
+            for (column, kind), profile in zip(self.fields, self.kinds, strict=True):
+                if kind == "id_number" and profile == "cn" and rng.random() < 0.4:
+                    # Written without its check digit, the typo is no longer ruled out.
+                    row[column] = row[column][:17]
+            right.append(dict(row, _person=person))
         for n in range(STRANGERS):
             right.append(
                 dict(self.render(self.person()), _person=PEOPLE + NAMESAKES + RELATIVES + n)
