@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -808,10 +808,298 @@ class Screen:
     kind: str
     run: Callable[[Tender | None], list[Finding]]
     label: str
+    # Every kind the screen may find (its flags no longer found are marked gone).
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def all_kinds(self) -> set[str]:
+        return {self.kind, *self.kinds}
+
+
+# --- Collusion and bias (evaluation.screens) ------------------------------------------------------
+
+# The pure module's flag codes → flag kinds.
+SCREEN_KINDS: dict[str, str] = {
+    "R018": FlagKind.R018_SINGLE_BID,
+    "R028": FlagKind.R028_IDENTICAL_PRICES,
+    "R024": FlagKind.R024_CLOSE_SECOND,
+    "R058": FlagKind.R058_WINNER_FAR_BELOW,
+    "R025": FlagKind.R025_FREQUENT_LOSER,
+    "R003": FlagKind.R003_SHORT_PERIOD,
+    "shared_person": FlagKind.SHARED_BIDDER_LINK,
+    "shared_phone": FlagKind.SHARED_BIDDER_LINK,
+    "shared_address": FlagKind.SHARED_BIDDER_LINK,
+    "shared_legal_representative": FlagKind.SHARED_BIDDER_LINK,
+    "identical_document": FlagKind.SHARED_BIDDER_LINK,
+    "assessor_deviation": FlagKind.ASSESSOR_DEVIATION,
+    "assessor_affinity": FlagKind.ASSESSOR_AFFINITY,
+}
+SCREEN_SEVERITY: dict[str, str] = {
+    FlagKind.R028_IDENTICAL_PRICES: FlagSeverity.HIGH,
+    FlagKind.SHARED_BIDDER_LINK: FlagSeverity.HIGH,
+    FlagKind.R025_FREQUENT_LOSER: FlagSeverity.LOW,
+    FlagKind.R003_SHORT_PERIOD: FlagSeverity.LOW,
+}
+# Bids that count as valid for the price screens (opened, not disqualified or withdrawn).
+VALID_BID_STATES = (
+    BidStatus.OPENED,
+    BidStatus.QUALIFIED,
+    BidStatus.RANKED,
+    BidStatus.WON,
+    BidStatus.LOST,
+)
+METHOD_CODES = {"public_tender": "open", "competitive_consultation": "consultation"}
+
+
+def _opened_bids() -> pd.DataFrame:
+    """Every opened bid with a price: the competition the collusion screens read."""
+    from tenders.models import BidReceipt
+
+    bids = list(
+        Bid.objects.filter(opened_at__isnull=False, price__isnull=False)
+        .exclude(tender__status=TenderStatus.CANCELLED)
+        .select_related("organization")
+        .order_by("tender_id", "pk")
+    )
+    if not bids:
+        return pd.DataFrame(columns=["tender", "bid", "org", "price", "valid", "winner"])
+    people: dict[Any, list[int]] = {}
+    for bid_id, person_id in BidStaff.objects.filter(bid__in=bids).values_list(
+        "bid_id", "person_id"
+    ):
+        people.setdefault(bid_id, []).append(person_id)
+    hashes: dict[Any, list[str]] = {}
+    for receipt in BidReceipt.objects.filter(bid__in=bids).order_by("bid_id", "received_at"):
+        hashes[receipt.bid_id] = [
+            str(item.get("sha256", ""))
+            for item in receipt.documents or []
+            if isinstance(item, dict)
+        ]
+    return pd.DataFrame(
+        {
+            "tender": [bid.tender_id for bid in bids],
+            "bid": [str(bid.pk) for bid in bids],
+            "org": [bid.organization_id for bid in bids],
+            "price": [float(bid.price) for bid in bids],
+            "valid": [bid.status in VALID_BID_STATES for bid in bids],
+            "winner": [bid.status == BidStatus.WON for bid in bids],
+            "people": [people.get(bid.pk, []) for bid in bids],
+            "phones": [[bid.organization.phone] if bid.organization.phone else [] for bid in bids],
+            "addresses": [
+                [bid.organization.address] if bid.organization.address else [] for bid in bids
+            ],
+            "legal_rep": [
+                [bid.organization.legal_representative]
+                if bid.organization.legal_representative
+                else []
+                for bid in bids
+            ],
+            "doc_hashes": [hashes.get(bid.pk, []) for bid in bids],
+        }
+    )
+
+
+def _tender_frame(tender_ids: Iterable[int]) -> pd.DataFrame:
+    rows = Tender.objects.filter(pk__in=list(tender_ids), published_at__isnull=False).values_list(
+        "pk", "published_at", "bid_deadline", "method"
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["tender", "published", "deadline", "method"]
+    )
+    frame["method"] = frame["method"].map(METHOD_CODES)
+    return frame
+
+
+def _scores_frame() -> pd.DataFrame:
+    """Every submitted score: the panels' judgments the bias screens compare."""
+    from evaluation.models import Score, SheetStatus
+
+    rows = Score.objects.filter(
+        sheet__status__in=[SheetStatus.SUBMITTED, SheetStatus.LOCKED]
+    ).values_list(
+        "sheet__bid__tender_id",
+        "sheet__member__user_id",
+        "sheet__bid_id",
+        "sheet__bid__organization_id",
+        "criterion__code",
+        "criterion__points",
+        "score",
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows),
+        columns=["tender", "assessor", "bid", "org", "criterion", "points", "score"],
+    )
+    frame["bid"] = frame["bid"].astype(str)
+    frame["points"] = frame["points"].astype(float)
+    frame["score"] = frame["score"].astype(float)
+    return frame
+
+
+def _screen_findings(results: pd.DataFrame, labels: dict[int, str]) -> list[Finding]:
+    findings = []
+    for row in results.itertuples(index=False):
+        kind = SCREEN_KINDS.get(row.flag)
+        if kind is None:
+            continue
+        evidence = integrity.canonical({"screen": row.flag, **(row.evidence or {})})
+        tender_id = int(row.tender) if row.tender is not None and not pd.isna(row.tender) else None
+        org_id = int(row.org) if row.org is not None and not pd.isna(row.org) else None
+        assessor_id = evidence.get("assessor") if kind.startswith("assessor") else None
+        keys: tuple[str, ...] = (row.flag,)
+        if kind == FlagKind.SHARED_BIDDER_LINK:
+            keys = (row.flag, *sorted(str(b) for b in evidence.get("bids") or []))
+        label = labels.get(tender_id, "") if tender_id else ""
+        findings.append(
+            Finding(
+                kind=kind,
+                severity=SCREEN_SEVERITY.get(kind, FlagSeverity.MEDIUM),
+                subject_label=label or str(evidence.get("assessor") or org_id or row.flag),
+                score=float(evidence.get("z") or evidence.get("gap") or 1.0)
+                if kind.startswith("assessor")
+                else 1.0,
+                keys=keys,
+                tender_id=tender_id,
+                organization_id=org_id,
+                assessor_id=int(assessor_id) if assessor_id is not None else None,
+                evidence=evidence,
+            )
+        )
+    return findings
+
+
+def _labels(tender_ids: Iterable[int]) -> dict[int, str]:
+    return {
+        pk: f"{reference or pk} {title}"
+        for pk, reference, title in Tender.objects.filter(pk__in=list(tender_ids)).values_list(
+            "pk", "reference", "title"
+        )
+    }
+
+
+def _in_scope(findings: list[Finding], tender: Tender | None) -> list[Finding]:
+    """A run over one tender keeps that tender's findings (the history is still read)."""
+    if tender is None:
+        return findings
+    return [finding for finding in findings if finding.tender_id == tender.pk]
+
+
+def red_flag_screen(tender: Tender | None = None) -> list[Finding]:
+    """The OCDS red flags R018, R028, R024, R058, R025 and R003 (``evaluation.screens``)."""
+    from evaluation import screens
+
+    bids = _opened_bids()
+    if bids.empty:
+        return []
+    tenders = _tender_frame(set(bids["tender"]))
+    results = screens.red_flags(bids[["tender", "bid", "org", "price", "valid", "winner"]], tenders)
+    findings = _screen_findings(results, _labels(set(bids["tender"])))
+    return _in_scope(findings, tender)
+
+
+def bidder_link_screen(tender: Tender | None = None) -> list[Finding]:
+    """Competing bids sharing a person, a phone, an address, a legal representative or an
+    identical document."""
+    from evaluation import screens
+
+    bids = _opened_bids()
+    if bids.empty:
+        return []
+    results = screens.bidder_links(bids)
+    return _in_scope(_screen_findings(results, _labels(set(bids["tender"]))), tender)
+
+
+def price_screen(tender: Tender | None = None) -> list[Finding]:
+    """The collusion model over each tender's price distribution (the shipped model, when
+    ``manage.py train_collusion_model`` has produced it)."""
+    from evaluation import screens
+
+    bids = _opened_bids()
+    if bids.empty:
+        return []
+    valid = bids[bids["valid"]]
+    counts = valid.groupby("tender")["bid"].size()
+    valid = valid[valid["tender"].isin(counts[counts >= 3].index)]  # screens need 3 prices
+    if valid.empty or not screens.SHIPPED_MODEL.exists():
+        return []
+    model = screens.load_shipped_model()
+    probability = model.predict_proba(valid[["tender", "price", "winner"]])
+    statistics = screens.tender_screens(valid[["tender", "price"]])
+    labels = _labels(set(valid["tender"]))
+    findings = []
+    for tender_id, value in probability.items():
+        if value < model.threshold:
+            continue
+        row = statistics.loc[tender_id] if tender_id in statistics.index else {}
+        findings.append(
+            Finding(
+                kind=FlagKind.PRICE_SCREEN,
+                severity=FlagSeverity.HIGH if value >= 0.9 else FlagSeverity.MEDIUM,
+                subject_label=labels.get(int(tender_id), str(tender_id)),
+                score=round(float(value), 4),
+                tender_id=int(tender_id),
+                evidence=integrity.canonical(
+                    {
+                        "probability": round(float(value), 4),
+                        "threshold": round(float(model.threshold), 4),
+                        "screens": {
+                            key: (None if pd.isna(item) else round(float(item), 6))
+                            for key, item in dict(row).items()
+                        },
+                    }
+                ),
+            )
+        )
+    return _in_scope(findings, tender)
+
+
+def assessor_screen(tender: Tender | None = None) -> list[Finding]:
+    """Assessor bias: systematic deviation from the panels, affinity for an organization."""
+    from evaluation import screens
+
+    scores = _scores_frame()
+    if scores.empty:
+        return []
+    results = pd.concat(
+        [screens.assessor_deviation(scores), screens.assessor_affinity(scores)],
+        ignore_index=True,
+    )
+    names = {
+        user.pk: user.get_full_name() or user.get_username()
+        for user in User.objects.filter(pk__in=set(scores["assessor"]))
+    }
+    findings = [
+        replace(finding, subject_label=names.get(finding.assessor_id or 0, finding.subject_label))
+        for finding in _screen_findings(results, {})
+    ]
+    if tender is None:
+        return findings
+    panel = set(scores.loc[scores["tender"] == tender.pk, "assessor"])
+    return [finding for finding in findings if finding.assessor_id in panel]
 
 
 def _collusion_screens() -> list[Screen]:
-    return []
+    return [
+        Screen(
+            FlagKind.R018_SINGLE_BID,
+            red_flag_screen,
+            "red flags",
+            kinds=(
+                FlagKind.R028_IDENTICAL_PRICES,
+                FlagKind.R024_CLOSE_SECOND,
+                FlagKind.R058_WINNER_FAR_BELOW,
+                FlagKind.R025_FREQUENT_LOSER,
+                FlagKind.R003_SHORT_PERIOD,
+            ),
+        ),
+        Screen(FlagKind.SHARED_BIDDER_LINK, bidder_link_screen, "bidder links"),
+        Screen(FlagKind.PRICE_SCREEN, price_screen, "price screens"),
+        Screen(
+            FlagKind.ASSESSOR_DEVIATION,
+            assessor_screen,
+            "assessor bias",
+            kinds=(FlagKind.ASSESSOR_AFFINITY,),
+        ),
+    ]
 
 
 SCREENS: list[Screen] = [
@@ -946,11 +1234,12 @@ def screens_run(
         for index, screen in enumerate(screens):
             _progress(run, index * 100 // len(screens), screen.label, progress)
             findings = screen.run(tender)
-            kinds = {screen.kind} | {finding.kind for finding in findings}
+            kinds = screen.all_kinds | {finding.kind for finding in findings}
             new += _store(findings, kinds=kinds, tender=tender, run=run)
             for finding_kind, number in Counter(f.kind for f in findings).items():
                 counts[finding_kind] = counts.get(finding_kind, 0) + number
-            counts.setdefault(screen.kind, 0)
+            for kind in screen.all_kinds:
+                counts.setdefault(kind, 0)
     except Exception as exc:
         logger.exception("integrity screens run %s failed", run.pk)
         with transaction.atomic():
