@@ -429,3 +429,24 @@ def test_opening_bids_queues_a_run_after_the_commit(
     assert run.trigger == "bid_opening"
     assert run.tender_id == tender.pk
     assert run.status == RunStatus.FINISHED
+
+
+# --- Collusion and bias (wired from evaluation.screens) --------------------------------------
+
+
+def test_a_second_price_within_one_percent_of_the_lowest_is_flagged_r024(world):
+    services.screens_run()
+    found = flags(FlagKind.R024_CLOSE_SECOND)
+    # 400000 and 401000 in the second tender; the ranked tender's 430000 and 450000 are not.
+    assert [flag.tender_id for flag in found] == [world.second.pk]
+    assert found[0].evidence["screen"] == "R024"
+    assert not flags(FlagKind.R018_SINGLE_BID)
+    assert not flags(FlagKind.R028_IDENTICAL_PRICES)
+
+
+def test_the_collusion_flags_are_idempotent_too(world):
+    services.screens_run()
+    snapshot = _snapshot()
+    services.screens_run(tender=world.second)
+    services.screens_run()
+    assert _snapshot() == snapshot
