@@ -50,9 +50,9 @@ RunTriggerField = enum_field(RunTrigger, "IntegrityRunTriggerEnum")
 
 
 class FlagSubjectSerializer(serializers.Serializer):
-    """What the flag is about: the label and whichever ids apply (null otherwise)."""
+    """What the flag is about: its name and whichever ids apply (null otherwise)."""
 
-    label = serializers.CharField(source="subject_label")
+    name = serializers.CharField(source="subject_label")
     tender = serializers.IntegerField(source="tender_id", allow_null=True)
     bid = serializers.UUIDField(source="bid_id", allow_null=True)
     contract = serializers.IntegerField(source="contract_id", allow_null=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-def _text(label: object, *, required: bool = False) -> forms.CharField:
+def _text(label: Any, *, required: bool = False) -> forms.CharField:
     return forms.CharField(
         label=label,
         widget=forms.Textarea(attrs={"rows": 3}),
