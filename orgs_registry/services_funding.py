@@ -398,5 +398,9 @@ def _copy_chunk(model: Any, chunk: pd.DataFrame, text_columns: tuple[str, ...]) 
 
 
 def _bulk_create_chunk(model: Any, chunk: pd.DataFrame) -> None:
+    chunk = chunk.copy()
+    for column in chunk.columns:
+        if pd.api.types.is_datetime64_any_dtype(chunk[column]):
+            chunk[column] = chunk[column].dt.date
     rows = chunk.astype(object).where(chunk.notna(), None).to_dict("records")
     model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)

@@ -78,6 +78,7 @@ def test_normalize_id_numbers_agrees_with_the_single_number_rule():
         valid[:6] + "20991231" + valid[14:],  # birth date in the future
         "990103198001020310",  # no such province
         "12345",
+        "١" * 18,  # Arabic-Indic digits are digits to a regex, not to GB 11643
         "",
     ]
     frame = normalize_id_numbers(pd.Series(values))
