@@ -269,3 +269,5 @@ def _performance_replies(user: User) -> list[Card]:
             link_text=_("Read the result"),
         )
     ]
+
+from evaluation import dashboard_integrity  # noqa: E402, F401  (the integrity queue's card)

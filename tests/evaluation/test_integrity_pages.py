@@ -160,3 +160,14 @@ def test_the_report_lists_every_flag_by_kind(light, client_for, auditor):
     assert "Integrity report" in html
     assert "2 flags in all." in html
     assert light.flag(light.youth).subject_label in html
+
+
+def test_the_dashboard_counts_the_open_flags_and_links_the_queue(
+    light, client_for, official, org_admin
+):
+    html = english(client_for(official)).get(reverse("dashboard")).content.decode()
+    assert "Integrity flags to review" in html
+    assert QUEUE in html
+    other = english(client_for(org_admin)).get(reverse("dashboard")).content.decode()
+    assert "Integrity flags to review" not in other
+    assert QUEUE not in other
