@@ -740,6 +740,36 @@ def _cross_birth_dates(fields, left, right, li, ri) -> list[np.ndarray]:
     return columns
 
 
+def _swapped_fields(fields, left, right, li, ri) -> list[np.ndarray]:
+    """Two fields of one kind written in each other's place (first name and surname,
+    two address lines): how alike each is to the other side's other field."""
+    columns = []
+    for group, key in ((("name", "person_name"), "joined"), (("text",), "raw")):
+        members = [i for i, (_, kind) in enumerate(fields) if kind in group]
+        for n, i in enumerate(members):
+            for j in members[n + 1 :]:
+                li_i, ri_i = _rows(left[i], li), _rows(right[i], ri)
+                li_j, ri_j = _rows(left[j], li), _rows(right[j], ri)
+                a = _pairwise(
+                    JaroWinkler.normalized_similarity,
+                    left[i].features[key][li_i],
+                    right[j].features[key][ri_j],
+                )
+                b = _pairwise(
+                    JaroWinkler.normalized_similarity,
+                    left[j].features[key][li_j],
+                    right[i].features[key][ri_i],
+                )
+                present = (
+                    left[i].features["present"][li_i]
+                    & right[j].features["present"][ri_j]
+                    & left[j].features["present"][li_j]
+                    & right[i].features["present"][ri_i]
+                )
+                columns.append(np.where(present, (a + b) / 2, np.nan))
+    return columns
+
+
 def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.ndarray]]:
     blocks: list[np.ndarray] = []
     evidence: list[np.ndarray] = []
@@ -750,6 +780,7 @@ def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.nda
         blocks.append(feats.astype(float))
         evidence.append(labels)
     blocks.extend(c[:, None] for c in _cross_birth_dates(spec_fields, left, right, li, ri))
+    blocks.extend(c[:, None] for c in _swapped_fields(spec_fields, left, right, li, ri))
     width = sum(b.shape[1] for b in blocks)
     matrix = np.hstack(blocks) if blocks else np.zeros((len(li), width))
     return matrix, evidence

@@ -408,7 +408,30 @@ class _Gen:
             column, kind = self.rng.choice(self.fields)
             profile = self.kinds[self.fields.index((column, kind))]
             out[column] = self.corrupt(column, kind, profile, row[column])
+        self.replace_and_swap(out)
         return out
+
+    def replace_and_swap(self, out: dict[str, Any]) -> None:
+        """Other data sets (FEBRL) also replace a whole value by another one and swap two
+        values of one kind (first name and surname, two address lines). Chinese ID numbers
+        and names are left alone: a wholly different one means a different person there."""
+        generic = [
+            (column, kind)
+            for (column, kind), profile in zip(self.fields, self.kinds, strict=True)
+            if profile != "cn"
+        ]
+        if not generic:
+            return
+        fresh = self.render(self.person())
+        for column, _ in generic:
+            if self.rng.random() < 0.1:
+                out[column] = fresh[column]
+        if self.rng.random() < 0.2:
+            column, kind = self.rng.choice(generic)
+            same = [c for c, k in generic if k == kind and c != column]
+            if same:
+                other = self.rng.choice(same)
+                out[column], out[other] = out[other], out[column]
 
     # -- the labelled set -----------------------------------------------------------------
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -512,7 +535,7 @@ def training_pairs(
 
 
 @functools.lru_cache(maxsize=32)
-def model_for(fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...]) -> Any:
+def model_for(fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...]) -> Model:
     """The calibrated classifier for a field layout, trained on first use."""
     matrix, labels = training_pairs(fields, kinds)
     if labels.min() == labels.max():
@@ -525,15 +548,30 @@ def model_for(fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...]) -> An
         random_state=SEED,
     )
     model = CalibratedClassifierCV(booster, method="isotonic", cv=3, ensemble=False)
+    # A comparison that never applies to this layout (GB 11643 checks of other numbers)
+    # is all missing: it is dropped rather than binned.
+    used = ~np.isnan(matrix).all(axis=0)
     # One OpenMP thread: on a loaded 2-core machine more threads make the fit 10x slower.
     with threadpool_limits(limits=1):
-        model.fit(matrix, labels)
-    return model
+        model.fit(matrix[:, used], labels)
+    return Model(model, used)
 
 
-def predict(model: Any, matrix: np.ndarray) -> np.ndarray:
+class Model:
+    """A fitted classifier and the feature columns it was fitted on."""
+
+    def __init__(self, classifier: Any, used: np.ndarray) -> None:
+        self.classifier = classifier
+        self.used = used
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated match probabilities of a feature matrix."""
+        if not len(matrix):
+            return np.zeros(0)
+        with threadpool_limits(limits=1):
+            return self.classifier.predict_proba(matrix[:, self.used])[:, 1]
+
+
+def predict(model: Model, matrix: np.ndarray) -> np.ndarray:
     """Calibrated match probabilities of a feature matrix."""
-    if not len(matrix):
-        return np.zeros(0)
-    with threadpool_limits(limits=1):
-        return model.predict_proba(matrix)[:, 1]
+    return model.predict(matrix)
