@@ -88,3 +88,20 @@ def test_the_payment_is_released_once_the_flag_is_resolved(contract, official, a
         milestone=first_milestone(contract), release=True, reason="", actor=official
     )
     assert milestone.status == MilestoneStatus.PAID
+
+
+def test_a_contract_change_queues_a_run_over_its_tender(
+    contract, official, django_capture_on_commit_callbacks
+):
+    from evaluation.models import IntegrityRun, RunStatus, RunTrigger
+
+    before = IntegrityRun.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        contract_services.contract_terminate(
+            contract=contract, actor=official, reason="服务机构严重违约，提前终止。"
+        )
+    run = IntegrityRun.objects.latest("pk")
+    assert IntegrityRun.objects.count() == before + 1
+    assert run.trigger == RunTrigger.CONTRACT_CHANGE
+    assert run.tender_id == contract.tender_id
+    assert run.status == RunStatus.FINISHED

@@ -450,3 +450,17 @@ def test_the_collusion_flags_are_idempotent_too(world):
     services.screens_run(tender=world.second)
     services.screens_run()
     assert _snapshot() == snapshot
+
+
+def test_a_roster_id_number_with_one_wrong_digit_still_links(world, tmp_path):
+    person = world.person(0, 1)
+    digits = list(person.id_number)
+    digits[10] = str((int(digits[10]) + 1) % 10)  # a typing error in the birth month
+    import_staffing(tmp_path, [post(person, id_number="".join(digits))])
+    services.screens_run()
+    found = [
+        flag
+        for flag in flags(FlagKind.STAFF_ON_PUBLIC_PAYROLL)
+        if flag.tender_id == world.ranked.tender.pk
+    ]
+    assert [flag.person_id for flag in found] == [person.pk]
