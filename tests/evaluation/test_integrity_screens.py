@@ -464,3 +464,19 @@ def test_a_roster_id_number_with_one_wrong_digit_still_links(world, tmp_path):
         if flag.tender_id == world.ranked.tender.pk
     ]
     assert [flag.person_id for flag in found] == [person.pk]
+
+
+def test_the_background_task_gives_the_flags_of_the_command_and_runs_a_run_once(world):
+    from evaluation.tasks_integrity import run_integrity_screens
+
+    call_command("screen_integrity", stdout=StringIO())
+    snapshot = _snapshot()
+    queued = services.run_request(actor=persona("auditor", Role.AUDITOR))
+    result = run_integrity_screens.enqueue(run_id=queued.pk)  # the immediate backend runs it
+    queued.refresh_from_db()
+    assert queued.status == RunStatus.FINISHED
+    assert result.return_value == queued.counts
+    assert _snapshot() == snapshot
+    again = run_integrity_screens.enqueue(run_id=queued.pk)  # delivered twice
+    assert again.return_value == queued.counts
+    assert IntegrityRun.objects.filter(status=RunStatus.FINISHED).count() == 2
