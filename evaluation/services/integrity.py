@@ -1177,7 +1177,9 @@ def _store(
             flag.gone_at = None
             flag.last_run = run
             flag.save()
-        IntegrityFlag.objects.bulk_create(new_flags)
+        # Two workers screening overlapping scopes may both find a new flag: the second
+        # insert is skipped (the fingerprint is unique), never a failed run.
+        IntegrityFlag.objects.bulk_create(new_flags, ignore_conflicts=True)
         created = len(new_flags)
         gone = IntegrityFlag.objects.filter(kind__in=list(kinds), gone_at__isnull=True).exclude(
             fingerprint__in=list(unique)

@@ -480,3 +480,18 @@ def test_the_background_task_gives_the_flags_of_the_command_and_runs_a_run_once(
     again = run_integrity_screens.enqueue(run_id=queued.pk)  # delivered twice
     assert again.return_value == queued.counts
     assert IntegrityRun.objects.filter(status=RunStatus.FINISHED).count() == 2
+
+
+def test_a_screen_that_raises_fails_the_run_with_its_error(world, monkeypatch):
+    def broken(tender):
+        raise ValueError("roster unreadable")
+
+    monkeypatch.setattr(
+        services, "SCREENS", [services.Screen(FlagKind.EXCLUDED_PROVIDER, broken, "broken")]
+    )
+    with pytest.raises(ValueError, match="roster unreadable"):
+        services.screens_run()
+    run = IntegrityRun.objects.get()
+    assert run.status == RunStatus.FAILED
+    assert "roster unreadable" in run.error
+    assert not AuditEvent.objects.filter(action=AuditAction.INTEGRITY_SCREENS_RUN).exists()
