@@ -107,7 +107,6 @@ class Migration(migrations.Migration):
                     "id_number_normalized",
                     models.CharField(
                         blank=True,
-                        db_index=True,
                         max_length=18,
                         verbose_name="normalized ID number",
                     ),
@@ -125,9 +124,7 @@ class Migration(migrations.Migration):
                 ("employing_unit", models.CharField(max_length=200, verbose_name="employing unit")),
                 (
                     "unit_uscc",
-                    models.CharField(
-                        blank=True, db_index=True, max_length=18, verbose_name="unit USCC"
-                    ),
+                    models.CharField(blank=True, max_length=18, verbose_name="unit USCC"),
                 ),
                 (
                     "post_type",
@@ -167,6 +164,7 @@ class Migration(migrations.Migration):
                     "category",
                     models.ForeignKey(
                         blank=True,
+                        db_index=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
@@ -177,6 +175,7 @@ class Migration(migrations.Migration):
                 (
                     "funding_import",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="staffing_records",
                         to="orgs_registry.fundingimport",
@@ -268,6 +267,14 @@ class Migration(migrations.Migration):
                 fields=("kind",),
                 name="funding_import_one_current",
             ),
+        ),
+        migrations.AddIndex(
+            model_name="staffingrecord",
+            index=models.Index(fields=["id_number_normalized"], name="staffing_id_number_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="staffingrecord",
+            index=models.Index(fields=["unit_uscc"], name="staffing_unit_uscc_idx"),
         ),
         migrations.AddIndex(
             model_name="staffingrecord",
