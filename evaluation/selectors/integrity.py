@@ -194,7 +194,8 @@ def blocking_flags(
 
     ``tender``: those about the tender itself (its purchasing unit's posts, a duplicate
     project), which stop any award. ``bid``: those about the bid or its organization in
-    that tender. ``contract``: every one about the contract or its tender.
+    that tender. ``contract``: those about the contract, its tender itself, or its supplier
+    in that tender.
     """
     flags = IntegrityFlag.objects.filter(
         status=FlagStatus.CONFIRMED, kind__in=sorted(DOUBLE_FUNDING_KINDS)
@@ -207,7 +208,18 @@ def blocking_flags(
     if bid is not None:
         where |= Q(bid=bid) | Q(tender_id=bid.tender_id, organization_id=bid.organization_id)
     if contract is not None:
-        where |= Q(contract=contract) | Q(tender_id=contract.tender_id)
+        # The contract's own flags, the tender's, and the supplier's in that tender (not a
+        # losing bidder's).
+        where |= (
+            Q(contract=contract)
+            | Q(
+                tender_id=contract.tender_id,
+                bid__isnull=True,
+                contract__isnull=True,
+                organization__isnull=True,
+            )
+            | Q(tender_id=contract.tender_id, organization_id=contract.organization_id)
+        )
     return flags.filter(where).order_by("pk")
 
 
