@@ -215,3 +215,25 @@ def test_confirmed_double_funding_about_the_tender_blocks_every_award(world, app
                 reason=reason,
             )
     assert not Award.objects.exists()
+
+
+def test_the_flag_page_puts_the_bid_person_beside_the_roster_post(
+    world, client_for, official, auditor
+):
+    from django.conf import settings
+    from django.urls import reverse
+
+    from orgs_registry.identifiers import mask_id_number
+
+    flag = payroll_flag(world)
+    person = flag.person
+    client = client_for(official)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("evaluation:integrity_flag", args=[flag.pk])).content.decode()
+    assert "Side by side" in html
+    assert "Bid staffing plan" in html
+    assert "Staffing roster" in html
+    assert mask_id_number(person.id_number) in html
+    assert person.id_number not in html
+    whole = client_for(auditor).get(reverse("evaluation:integrity_flag", args=[flag.pk]))
+    assert person.id_number in whole.content.decode()
