@@ -1234,7 +1234,8 @@ def screens_run(
     new = 0
     try:
         for index, screen in enumerate(screens):
-            _progress(run, index * 100 // len(screens), screen.label, progress)
+            # The step is the screen's first kind: pages show its label in the reader's language.
+            _progress(run, index * 100 // len(screens), str(screen.kind), progress)
             findings = screen.run(tender)
             kinds = screen.all_kinds | {finding.kind for finding in findings}
             new += _store(findings, kinds=kinds, tender=tender, run=run)

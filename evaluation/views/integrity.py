@@ -200,7 +200,10 @@ def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = selectors.run_get_for_user(request.user, pk)
     labels = dict(FlagKind.choices)
     counts = [(labels.get(kind, kind), number) for kind, number in run.counts.items()]
-    return render(request, "evaluation/integrity/run.html", {"run": run, "counts": counts})
+    step = labels.get(run.step, run.step)
+    return render(
+        request, "evaluation/integrity/run.html", {"run": run, "counts": counts, "step": step}
+    )
 
 
 @login_required
