@@ -82,6 +82,8 @@ def test_every_other_role_is_refused(request, light, client_for, who):
     assert client.get(flag_url(light)).status_code == 404
     assert client.post(flag_url(light, "integrity_flag_confirm")).status_code == 404
     assert client.post(reverse("evaluation:integrity_run_start")).status_code == 403
+    run = IntegrityRun.objects.order_by("pk").first()
+    assert client.get(reverse("evaluation:integrity_run", args=[run.pk])).status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(light, client):
