@@ -25,6 +25,14 @@ nav_item(
 )
 nav_item(
     NavItem(
+        _("Funding registries"),
+        "orgs_registry:funding_imports",
+        lambda user: permissions.has_role(user, Role.AUDITOR),
+        order=47,
+    )
+)
+nav_item(
+    NavItem(
         _("Grade assessments"),
         "orgs_registry:grade_list",
         lambda user: permissions.has_role(user, Role.ASSESSOR),

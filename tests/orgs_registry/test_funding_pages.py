@@ -220,3 +220,9 @@ def test_the_browsers_take_a_constant_number_of_queries(
     for route in READ_ROUTES:
         with django_assert_max_num_queries(14):
             assert client.get(reverse(f"orgs_registry:{route}")).status_code == 200
+
+
+def test_auditors_find_the_registries_in_the_navigation(auditor, org_admin, client_for):
+    url = reverse("orgs_registry:funding_imports")
+    assert f'href="{url}"' in client_for(auditor).get(reverse("dashboard")).content.decode()
+    assert f'href="{url}"' not in client_for(org_admin).get(reverse("dashboard")).content.decode()
