@@ -136,7 +136,7 @@ def _screens_of(frame: pd.DataFrame, column: str) -> pd.DataFrame:
             {
                 "n_bids": n.astype(int),
                 "cv": moments["sd"] / moments["mean"],
-                "spd": (high - low) / low,
+                "spd": ((high - low) / low).where(n >= 2),
                 "diffp": (second - low) / low,
                 # Relative distance (Imhof 2017): the gap between the two lowest bids over the
                 # SD of the losing bids; needs at least two losing bids.
@@ -695,14 +695,27 @@ MODEL_PARAMS: dict[str, Any] = {
     "l2_regularization": 1.0,
     "class_weight": "balanced",
 }
+#: Training sets with fewer tenders than this add a forest to the boosting model ...
+FOREST_BELOW_TENDERS = 1000
+#: ... this forest (class weights per bootstrap sample).
+FOREST_PARAMS: dict[str, Any] = {
+    "n_estimators": 200,
+    "min_samples_leaf": 2,
+    "class_weight": "balanced_subsample",
+    "n_jobs": 1,
+}
 #: Folds of the training data used to choose the decision threshold (never the test data).
 THRESHOLD_FOLDS = 3
+#: ... repeated with this many different shuffles.
+THRESHOLD_REPEATS = 3
 #: Types a saved model may contain; anything else in the file is refused before loading.
 _TRUSTED_TYPES = frozenset(
     {
         "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
+        "sklearn.utils._bunch.Bunch",
         "sklearn._loss.loss.HalfBinomialLoss",
         "sklearn._loss.link.LogitLink",
         "sklearn._loss.link.Interval",
@@ -725,13 +738,19 @@ def _best_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     above = probabilities[None, :] >= candidates[:, None]
     score = (above[:, positives].sum(1) / n_pos + (~above[:, ~positives]).sum(1) / n_neg) / 2
     best = np.flatnonzero(score == score.max())
-    # Among equally good cut-offs, the middle one is the least sensitive to small shifts.
-    return float(candidates[best[len(best) // 2]])
+    # Among equally good cut-offs, the middle one is the least sensitive to small shifts; and
+    # the cut-off sits halfway down to the next lower probability rather than exactly on a
+    # training tender's value, which a new tender just below it would miss.
+    chosen = int(best[len(best) // 2])
+    below = candidates[chosen - 1] if chosen > 0 else 0.0
+    return float((candidates[chosen] + below) / 2)
 
 
 @dataclass
 class CollusionModel:
-    """A gradient-boosting classifier of tenders as collusive from their bids' prices.
+    """A classifier of tenders as collusive from their bids' prices: gradient boosting and a
+    random forest voting on :func:`tender_features` (``params`` given: boosting alone, with
+    those settings, which the fast unit tests use).
 
     ``fit(bids, labels)``: ``bids`` one row per bid with ``tender, price`` (optionally
     ``estimate`` and ``winner``, see :func:`tender_features`), ``labels`` 0/1 indexed by tender.
@@ -745,12 +764,23 @@ class CollusionModel:
     threshold: float = 0.5
     features: list[str] | None = None
 
-    def _new_estimator(self) -> Any:
-        from sklearn.ensemble import HistGradientBoostingClassifier
+    def _new_estimator(self, tenders: int) -> Any:
+        from sklearn.ensemble import (
+            HistGradientBoostingClassifier,
+            RandomForestClassifier,
+            VotingClassifier,
+        )
 
-        return HistGradientBoostingClassifier(
+        boosting = HistGradientBoostingClassifier(
             **(self.params or MODEL_PARAMS), random_state=self.random_state
         )
+        if self.params is not None or tenders >= FOREST_BELOW_TENDERS:
+            return boosting
+        # Soft vote with a forest on small training sets, where the forest's averaging steadies
+        # the boosting (Ticino, Brazil, Italy); on large ones boosting alone is as good, and
+        # the forest would make the model file tens of megabytes.
+        forest = RandomForestClassifier(**FOREST_PARAMS, random_state=self.random_state)
+        return VotingClassifier([("boosting", boosting), ("forest", forest)], voting="soft")
 
     def _matrix(self, bids: pd.DataFrame) -> pd.DataFrame:
         features = tender_features(bids)
@@ -772,12 +802,18 @@ class CollusionModel:
         self.features = list(features.columns)
         folds = min(THRESHOLD_FOLDS, int(np.bincount(y).min()))
         if folds >= 2:
-            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-            oof = cross_val_predict(
-                self._new_estimator(), features, y, cv=splitter, method="predict_proba"
-            )[:, 1]
-            self.threshold = _best_threshold(y, oof)
-        self.estimator = self._new_estimator().fit(features, y)
+            # Out-of-fold probabilities averaged over several shuffles: one split of a small
+            # dataset (Ticino has about 40 competitive tenders) gives a noisy threshold.
+            oof = np.zeros(len(y))
+            for repeat in range(THRESHOLD_REPEATS):
+                splitter = StratifiedKFold(
+                    folds, shuffle=True, random_state=self.random_state + repeat
+                )
+                oof += cross_val_predict(
+                    self._new_estimator(len(y)), features, y, cv=splitter, method="predict_proba"
+                )[:, 1]
+            self.threshold = _best_threshold(y, oof / THRESHOLD_REPEATS)
+        self.estimator = self._new_estimator(len(y)).fit(features, y)
         return self
 
     def _check_fitted(self) -> None:
