@@ -424,7 +424,7 @@ class _Gen:
             return
         fresh = self.render(self.person())
         for column, _ in generic:
-            if self.rng.random() < 0.1:
+            if self.rng.random() < 0.15:
                 out[column] = fresh[column]
         if self.rng.random() < 0.2:
             column, kind = self.rng.choice(generic)
@@ -480,7 +480,9 @@ class _Gen:
             if rng.random() < 0.5:
                 p["phone"] = other["phone"]
             right.append(dict(self.render(p), _person=PEOPLE + NAMESAKES + n))
-        for n in range(NEIGHBOURS):  # valid ID one digit away: a check digit rules out a typo
+        # A valid ID number one digit away: its check digit rules out a typo. (Only for
+        # GB 11643 numbers: other numbers have no check, a digit off may be a typo.)
+        for n in range(NEIGHBOURS if self.dense else 0):
             p = dict(rng.choice(people))
             source = p.pop("id", None) or self.id_number(p)
             other = self.person()
