@@ -390,3 +390,44 @@ def test_the_row_limit_is_a_file_problem(tmp_path, monkeypatch):
     monkeypatch.setattr(funding_import, "MAX_ROWS", 2)
     failed = import_staff(tmp_path, [staff_row(n) for n in range(3)])
     assert failed.errors == ["The file has 3 rows; at most 2 can be imported at once."]
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", "<w/>")
+    with pytest.raises(ValidationError) as caught:
+        funding_import_from_path(kind="staffing", path=write(tmp_path, buffer.getvalue()))
+    assert "another kind of ZIP archive" in caught.value.message_dict["file"][0]
+
+
+def test_binary_data_early_in_a_csv_is_refused_before_an_import_is_recorded(tmp_path):
+    data = csv_bytes([staff_row(1)], STAFFING_HEADER) + b"\x01\x02garbage\n"
+    with pytest.raises(ValidationError) as caught:
+        funding_import_from_path(kind="staffing", path=write(tmp_path, data))
+    assert "binary data" in caught.value.message_dict["file"][0]
+    assert not FundingImport.objects.exists()
+
+
+def test_binary_data_past_the_sniffed_start_fails_the_import(tmp_path):
+    rows = [staff_row(n) for n in range(800)]  # more than the 64 KiB the sniff reads
+    data = csv_bytes(rows, STAFFING_HEADER) + b"\x01\x02garbage\n"
+    failed = funding_import_from_path(kind="staffing", path=write(tmp_path, data))
+    assert failed.status == FundingImportStatus.FAILED
+    assert "binary data" in failed.errors[0]
+    assert StaffingRecord.objects.count() == 0
+
+
+def test_an_import_run_twice_runs_once(tmp_path):
+    from orgs_registry.services_funding import funding_import_run
+
+    path = write(tmp_path, csv_bytes([staff_row(1)], STAFFING_HEADER))
+    done = funding_import_from_path(kind="staffing", path=path)
+    again = funding_import_run(
+        funding_import_id=done.pk, path=str(path), fmt="csv", delete_file=False
+    )
+    assert again.status == FundingImportStatus.DONE
+    assert StaffingRecord.objects.count() == 1
