@@ -781,6 +781,13 @@ def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.nda
         evidence.append(labels)
     blocks.extend(c[:, None] for c in _cross_birth_dates(spec_fields, left, right, li, ri))
     blocks.extend(c[:, None] for c in _swapped_fields(spec_fields, left, right, li, ri))
+    # How many fields agree in some way, and how many disagree outright: a pair that shares
+    # one street and nothing else is not a person seen twice.
+    if evidence:
+        labels = np.column_stack(evidence)
+        agree = ((labels != "different") & (labels != "missing")).mean(axis=1)
+        differ = (labels == "different").mean(axis=1)
+        blocks.extend([agree[:, None], differ[:, None]])
     width = sum(b.shape[1] for b in blocks)
     matrix = np.hstack(blocks) if blocks else np.zeros((len(li), width))
     return matrix, evidence
