@@ -11,6 +11,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from evaluation import linkage_model
 from evaluation.linkage import (
     OUTPUT_COLUMNS,
     evidence_json,
@@ -395,3 +396,22 @@ def test_linking_chunk_by_chunk_finds_what_linking_at_once_finds(roster):
     assert set(zip(at_once["left_id"], at_once["right_id"], strict=True)) == set(
         zip(chunked["left_id"], chunked["right_id"], strict=True)
     )
+
+
+# --- the model --------------------------------------------------------------------------------
+
+CN_LAYOUT = (("id_number", "id_number"), ("name", "person_name"), ("phone", "phone"))
+
+
+def test_the_model_of_a_layout_is_trained_once_and_kept():
+    first = linkage_model.model_for(CN_LAYOUT, ("cn", "cn", "phone"))
+    assert linkage_model.model_for(CN_LAYOUT, ("cn", "cn", "phone")) is first
+
+
+def test_generated_training_pairs_hold_matches_and_more_non_matches():
+    matrix, labels = linkage_model.training_pairs(CN_LAYOUT, ("cn", "cn", "phone"))
+    assert len(matrix) == len(labels) >= 1000
+    assert 0.2 < labels.mean() < 0.8
+    # Namesakes: the name agrees exactly (feature 1 of the name block) on non-matches too.
+    name_exact = matrix[:, 11 + 1]
+    assert (name_exact[labels == 0] == 1).sum() >= 100
