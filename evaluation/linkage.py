@@ -34,7 +34,6 @@ plus a pass on exact ID numbers) and each chunk is linked by an independent task
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -215,17 +214,6 @@ def _prep_id(values: pd.Series) -> Prepared:
             if index != left_out:
                 key = key * 10 ** (end - start) + _as_int(matrix[:, start:end])
         strong[f"id:without{left_out}"] = (key.astype(_U64), cn)
-    if (~cn & present).any():
-        # Generic numbers: keys leaving out the first or the second half.
-        half = generic.str.len() // 2
-        strong["id:head"] = (
-            _hash(generic.str.slice(0, 4) + "|" + half.astype("str")),
-            ~cn & present,
-        )
-        strong["id:tail"] = (
-            _hash(generic.str.slice(-4) + "|" + half.astype("str")),
-            ~cn & present,
-        )
     weak = {
         "id:dob": (dob.astype(_U64), cn),
     }
@@ -250,13 +238,12 @@ def _prep_id(values: pd.Series) -> Prepared:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _syllables() -> dict[str, str]:
-    return {}
+# Pinyin of every character met so far (a few thousand at most).
+_SYLLABLES: dict[str, str] = {}
 
 
 def _pinyin_table(chars: set[str]) -> dict[int, str]:
-    cache = _syllables()
+    cache = _SYLLABLES
     missing = [c for c in chars if c not in cache]
     if missing:
         # One call per distinct character; "lv" and "lu" are one sound written two ways.
