@@ -26,17 +26,19 @@ import pandas as pd
 
 # --- Thresholds [cfg] ---------------------------------------------------------------------
 
-#: R024 "price of winning bid very close to the next bid": the OCDS catalogue leaves the cut-off
-#: to the user; 1 % follows the example threshold of the OCP red-flags guide (2016, p. 32) and
-#: Imhof's DIFFP screen, whose collusive tenders in the Swiss data sit mostly below 0.01-0.02.
+#: R024 "price of winning bid very close to the next bid": the OCDS red-flag catalogue leaves
+#: the cut-off to the user. 1 % follows Imhof's DIFFP screen (Imhof, Karagök & Rutz 2018):
+#: in the Swiss cartel data most collusive tenders have the two lowest bids within 1-2 %.
 R024_MAX_GAP = 0.01
-#: R058 "heavily discounted bid": the winner is at least 25 % below the mean of the other bids
-#: (OCP guide: "significantly lower than the other bids"; 25 % is its example value, and the
-#: Chinese 异常低价 review of 87号令 Art. 60 uses the same order of magnitude).
+#: R058 "heavily discounted bid": the winner is at least 25 % below the mean of the other
+#: bids. The catalogue gives no number and neither does 87号令 Art. 60 (a price "obviously
+#: lower" than the others must be explained); 25 % is a common local rule of thumb for that
+#: explanation and keeps the flag to outliers.
 R058_MIN_DISCOUNT = 0.25
 #: R025 "frequent losing bidder": an organization that bid at least this many times ...
 R025_MIN_BIDS = 5
-#: ... and lost at least this share of them (OCP guide, "bidder loses repeatedly": 90 %).
+#: ... and lost at least this share of them: a cover bidder rarely wins (a bidder that wins
+#: one in ten is still a regular competitor, so the cut-off is at 90 %).
 R025_MIN_LOSS_SHARE = 0.9
 #: R003 "short submission period": fewer days than the legal minimum. Open tendering: 20 days
 #: from the tender documents to the bid deadline (87号令 Art. 16); competitive consultation:
@@ -48,9 +50,10 @@ R003_DEFAULT_MIN_DAYS = 20
 #: R028 "identical bid prices": two bids whose prices differ by less than this (in the currency
 #: unit, i.e. one fen) are identical.
 R028_TOLERANCE = 0.005
-#: Assessor bias: a deviation needs at least this many scored bids before a z-score is trusted
-#: (Wainer & Thissen 1996 use 30 for rater effects; a street office's assessors score fewer, so
-#: 20 keeps the standard error of the mean deviation below about 0.22 SD).
+#: Assessor bias: a deviation needs at least this many scores before a z-score is trusted;
+#: with 20 the standard error of the mean deviation is at most 0.22 residual SD, so a flag
+#: needs a shift of more than half an SD on average (and a street office's assessors rarely
+#: score many more in a year).
 BIAS_MIN_SCORES = 20
 #: |z| of an assessor's mean deviation at or above this is flagged (two-sided 1 %, 2.576).
 BIAS_MIN_Z = 2.576
