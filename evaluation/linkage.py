@@ -810,8 +810,12 @@ def link(left: pd.DataFrame, right: pd.DataFrame, spec: Mapping[str, Any]) -> pd
     """Pairs of rows of ``left`` and ``right`` that describe the same entity.
 
     ``spec``: ``left_id``, ``right_id`` (id columns), ``fields`` (``{column: type}``),
-    optional ``min_probability`` (0.5), ``max_block_pairs`` and ``dedupe`` (``left`` and
-    ``right`` are one table: keep each pair once, never a row with itself).
+    optional ``min_probability`` (0.5), ``max_block_pairs`` (2,000: the largest block
+    joined on one key alone) and ``dedupe`` (``left`` and ``right`` are one table: keep
+    each pair once, never a row with itself).
+
+    Candidate pairs are those that share a blocking key and agree on at least one field in
+    some way; ``min_probability=0`` returns all of them with their probabilities.
     """
     parsed = _parse_spec(spec, left, right)
     if left.empty or right.empty:
