@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from django.core.serializers.json import DjangoJSONEncoder
 
-from orgs_registry.identifiers import validate_id_number
+from evaluation.linkage import link
 
 # An open-ended period (a post without an end date) ends on this day for the arithmetic.
 OPEN_END = date(9999, 12, 31)
@@ -129,67 +129,12 @@ PERSON_SPEC: dict[str, Any] = {
 }
 
 
-def normalized_id(value: Any) -> str:
-    """The GB 11643 form when valid (15 digits converted), else the trimmed upper text."""
-    text = str(value or "").strip().upper()
-    if not text:
-        return ""
-    try:
-        return validate_id_number(text)
-    except ValueError:
-        return text
-
-
-def exact_link(left: pd.DataFrame, right: pd.DataFrame, spec: Mapping[str, Any]) -> pd.DataFrame:
-    """Fallback matcher with the output of ``evaluation.linkage.link``: the same normalized
-    ID number (probability 0.99), or the same name and birth date (0.85).
-
-    ADAPTER: used only while ``evaluation.linkage`` is not there; it finds exact links only.
-    """
-    columns = ["left_id", "right_id", "probability", "evidence"]
-    if left.empty or right.empty:
-        return pd.DataFrame(columns=columns)
-    left_id, right_id = spec["left_id"], spec["right_id"]
-    lhs = pd.DataFrame(
-        {
-            "left_id": left[left_id].to_numpy(),
-            "id": left["id_number"].map(normalized_id).to_numpy(),
-            "name": left["name"].astype(str).str.strip().to_numpy(),
-            "born": left["birth_date"].astype(str).to_numpy(),
-        }
-    )
-    rhs = pd.DataFrame(
-        {
-            "right_id": right[right_id].to_numpy(),
-            "id": right["id_number"].map(normalized_id).to_numpy(),
-            "name": right["name"].astype(str).str.strip().to_numpy(),
-            "born": right["birth_date"].astype(str).to_numpy(),
-        }
-    )
-    by_id = lhs[lhs["id"] != ""].merge(rhs[rhs["id"] != ""], on="id")[["left_id", "right_id"]]
-    by_id = by_id.assign(
-        probability=0.99, evidence=[{"id_number": "exact", "name": "not compared"}] * len(by_id)
-    )
-    by_name = lhs.merge(rhs, on=["name", "born"])[["left_id", "right_id"]]
-    by_name = by_name.assign(
-        probability=0.85,
-        evidence=[{"name": "exact", "birth_date": "exact"}] * len(by_name),
-    )
-    pairs = pd.concat([by_id, by_name], ignore_index=True)
-    pairs = pairs.drop_duplicates(["left_id", "right_id"], keep="first")
-    minimum = float(spec.get("min_probability", 0.5))
-    return pairs[pairs["probability"] >= minimum].reset_index(drop=True)[columns]
-
-
 def link_people(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     """Link people (columns rec_id, name, id_number, birth_date) to roster rows (the same
-    columns) with ``evaluation.linkage.link`` when it exists, the exact fallback otherwise."""
+    columns) with the record-linkage engine: wrong digits, legacy numbers, homophones and
+    missing fields still link (DESIGN 5)."""
     if left.empty or right.empty:
         return pd.DataFrame(columns=["left_id", "right_id", "probability", "evidence"])
-    try:
-        from evaluation.linkage import link
-    except ImportError:  # ADAPTER: the linkage engine lands with issue 7's linkage part
-        return exact_link(left, right, PERSON_SPEC)
     return link(left, right, PERSON_SPEC)
 
 
