@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from evaluation import demo as evaluation_demo
+from evaluation import demo_integrity as integrity_demo
 from evaluation.services import assessor_pool_join
 from marketplace.models import Role, User
 from marketplace.services import user_create
@@ -113,6 +114,14 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
             approver=users["approver"],
             assessor=users["assessor"],
             scale=scale,
+        )
+        # The registries of public funding with planted cases, one run of the integrity
+        # screens and a flag in every review state.
+        integrity_demo.seed_integrity(
+            organizations=organizations,
+            official=users["official"],
+            approver=users["approver"],
+            auditor=users["auditor"],
         )
     pool = [
         DemoAccount(plan.username, Role.ASSESSOR, plan.full_name, note=plan.note)
