@@ -270,4 +270,5 @@ def _performance_replies(user: User) -> list[Card]:
         )
     ]
 
+
 from evaluation import dashboard_integrity  # noqa: E402, F401  (the integrity queue's card)
