@@ -113,11 +113,19 @@ def seed_integrity(
     organizations: Mapping[str, Organization],
     official: User,
     approver: User,
+    assessor: User,
     auditor: User,
 ) -> None:
     """Build whatever part of the integrity demo is missing."""
     with translation.override(settings.LANGUAGE_CODE):
-        _tenders_seed(organizations=organizations, official=official, approver=approver)
+        tenders = _tenders_seed(organizations=organizations, official=official, approver=approver)
+        _awards_seed(
+            tenders,
+            organizations=organizations,
+            official=official,
+            approver=approver,
+            assessor=assessor,
+        )
         if not FundingImport.objects.filter(
             kind=FundingImportKind.STAFFING, is_current=True
         ).exists():
@@ -141,7 +149,7 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
     care = _by_category(plans, "elderly_care")
     youth = _by_category(plans, "child_youth")
     duplicate_of = _by_title(plans, "低保边缘家庭综合帮扶服务项目") or base
-    common = {"questions": (), "amendment": None, "followers": (), "evaluation": "", "note": ""}
+    common = {"questions": (), "amendment": None, "followers": (), "note": ""}
     return [
         # R018 (one valid bid of three) on a copy of a project in delivery (duplicate_project).
         replace(
@@ -151,6 +159,7 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
             category=duplicate_of.category,
             description=duplicate_of.description,
             state="opened",
+            evaluation="",
             bids=(
                 tenders_demo.BidPlan("family", "0.93", state="qualified", staff=2),
                 tenders_demo.BidPlan(
@@ -170,18 +179,33 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
             ),
             **common,
         ),
-        # R028 identical prices (and R024: the second is no price away from the first);
-        # the senior college (公益二类, but its staff on fully funded posts: funded like a
+        # R028 identical prices (and R024: the second is no price away from the first).
+        # The senior college (公益二类, but its staff on fully funded posts: funded like a
         # 公益一类 unit, whose own bids the bid service refuses) bids: excluded_provider.
         replace(
             care,
             key="integrity_identical",
             title="社区失能老人照护技能培训服务项目",
             state="opened",
+            evaluation="ready",
             bids=(
                 tenders_demo.BidPlan("eldercare", "0.90", state="qualified", staff=2),
                 tenders_demo.BidPlan("elder_fund", "0.90", state="qualified", staff=2),
                 tenders_demo.BidPlan("senior_college", "0.95", state="qualified", staff=2),
+            ),
+            **common,
+        ),
+        # The senior college (see above) bids on a tender still under review: a live bid.
+        replace(
+            care,
+            key="integrity_college",
+            title="社区老年人智能手机应用培训服务项目",
+            state="opened",
+            evaluation="",
+            bids=(
+                tenders_demo.BidPlan("senior_college", "0.93", state="qualified", staff=2),
+                tenders_demo.BidPlan("lele_health", "0.91", state="qualified", staff=2),
+                tenders_demo.BidPlan("elder_fund", "0.88", state="qualified", staff=2),
             ),
             **common,
         ),
@@ -191,6 +215,7 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
             key="integrity_far_below",
             title="青少年暑期托管服务项目",
             state="opened",
+            evaluation="ready",
             bids=(
                 tenders_demo.BidPlan("growing", "0.60", state="qualified", staff=2),
                 tenders_demo.BidPlan("legal_youth", "0.95", state="qualified", staff=2),
@@ -230,6 +255,43 @@ def _tenders_seed(
         existing = Tender.objects.filter(title=plan.display_title, created_by=official).first()
         found.append(existing or tenders_demo._tender_seed(plan, context))
     return found
+
+
+# R024 and R058 compare the winner with the others: these tenders are evaluated and awarded,
+# the bidder with the best proposal also the one at the planted price.
+AWARDS: dict[str, dict[str, str]] = {
+    "integrity_identical": {"eldercare": "0.88", "elder_fund": "0.80", "senior_college": "0.70"},
+    "integrity_far_below": {"growing": "0.90", "legal_youth": "0.78", "stars": "0.74"},
+}
+
+
+def _awards_seed(
+    tenders: list[Tender],
+    *,
+    organizations: Mapping[str, Organization],
+    official: User,
+    approver: User,
+    assessor: User,
+) -> None:
+    from evaluation import demo as evaluation_demo
+    from evaluation.models import Panel
+
+    context = evaluation_demo._Context(  # noqa: SLF001  (the evaluation demo's own builder)
+        organizations=organizations, official=official, approver=approver, assessor=assessor
+    )
+    for plan, tender in zip(demo_integrity_tenders(), tenders, strict=True):
+        if plan.key not in AWARDS or Panel.objects.filter(tender=tender).exists():
+            continue
+        low_price = None
+        if plan.key == "integrity_far_below":
+            low_price = evaluation_demo.JustificationPlan(
+                "growing",
+                "本单位报价较低的原因：暑期托管场地由社区无偿提供，师资为本单位专职社工和"
+                "高校志愿者，报价已覆盖全部人员经费和活动成本，承诺不降低服务标准。",
+                "评审委员会审查了投标人的书面说明和成本测算，报价能够保证服务质量，报价有效。",
+            )
+        evaluation = evaluation_demo.EvaluationPlan(quality=AWARDS[plan.key], low_price=low_price)
+        evaluation_demo._evaluate(plan, evaluation, tender, context)  # noqa: SLF001
 
 
 # --- The staffing roster ------------------------------------------------------------------------
@@ -385,7 +447,7 @@ def staffing_rows(organizations: Mapping[str, Organization]) -> list[dict[str, s
                 PAYROLL_UNIT,
                 "事业编制",
                 "全额拨款",
-                "医疗卫生",
+                "养老服务",
                 date(2018, 3, 1),
             )
         )

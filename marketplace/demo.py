@@ -121,6 +121,7 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
             organizations=organizations,
             official=users["official"],
             approver=users["approver"],
+            assessor=users["assessor"],
             auditor=users["auditor"],
         )
     pool = [
