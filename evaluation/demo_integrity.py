@@ -4,9 +4,9 @@ one run of the screens and a flag in every review state.
 
 Planted cases, each on real demo people, organizations and tenders:
 
-- ``staff_on_public_payroll``: two members of active contract teams hold fully funded posts,
+- ``staff_on_public_payroll``: three members of active contract teams hold fully funded posts,
   written on the roster with errors record linkage must see through (a homophone name; a
-  15-digit legacy ID number); a namesake of a bid's staff member with
+  15-digit legacy ID number; one mistyped ID digit); a namesake of a bid's staff member with
   another birth date and ID number is the near miss that must NOT be flagged;
 - ``unit_keeps_staff_for_function``: the street office's own elderly-care centre keeps fully
   funded posts for the function it buys;
@@ -14,7 +14,9 @@ Planted cases, each on real demo people, organizations and tenders:
   social assistance in the same period;
 - ``staff_overcommitted``: people already above full time across the demo's contracts and
   bids (``tenders.demo``);
-- ``duplicate_project``: a new tender copying the description of a project being delivered;
+- ``duplicate_project``: the tenders below keep the descriptions of the catalogue tenders
+  they are made from; the two awarded ones are funded projects the catalogue's published
+  tenders (and the college's tender) nearly repeat in the same area and period;
 - ``excluded_provider``: the senior college, its staff on fully funded public-institution
   posts (funded like a 公益一类 unit), bids;
 - collusion: a single valid bid (R018), identical prices (R028, which is also a close second,
@@ -143,21 +145,19 @@ def seed_integrity(
 
 
 def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
-    """The integrity demo's own tenders, made from catalogue tenders of the same category."""
+    """The integrity demo's own tenders, made from catalogue tenders of the same category
+    (their descriptions kept: the planted duplicate projects)."""
     plans = {plan.key: plan for plan in tenders_demo.TENDERS}
-    base = plans["relief"] if "relief" in plans else _by_category(plans, "social_assistance")
+    base = _by_category(plans, "social_assistance")
     care = _by_category(plans, "elderly_care")
     youth = _by_category(plans, "child_youth")
-    duplicate_of = _by_title(plans, "低保边缘家庭综合帮扶服务项目") or base
     common = {"questions": (), "amendment": None, "followers": (), "note": ""}
     return [
-        # R018 (one valid bid of three) on a copy of a project in delivery (duplicate_project).
+        # R018: one valid bid of three.
         replace(
             base,
             key="integrity_single",
             title="低保边缘家庭帮扶延伸服务项目",
-            category=duplicate_of.category,
-            description=duplicate_of.description,
             state="opened",
             evaluation="",
             bids=(
@@ -232,12 +232,6 @@ def _by_category(
     return next(plan for plan in plans.values() if plan.category == category)
 
 
-def _by_title(
-    plans: Mapping[str, tenders_demo.DemoTender], title: str
-) -> tenders_demo.DemoTender | None:
-    return next((plan for plan in plans.values() if plan.title == title), None)
-
-
 def _tenders_seed(
     *, organizations: Mapping[str, Organization], official: User, approver: User
 ) -> list[Tender]:
@@ -276,7 +270,7 @@ def _awards_seed(
     from evaluation import demo as evaluation_demo
     from evaluation.models import Panel
 
-    context = evaluation_demo._Context(  # noqa: SLF001  (the evaluation demo's own builder)
+    context = evaluation_demo._Context(
         organizations=organizations, official=official, approver=approver, assessor=assessor
     )
     for plan, tender in zip(demo_integrity_tenders(), tenders, strict=True):
@@ -291,7 +285,7 @@ def _awards_seed(
                 "评审委员会审查了投标人的书面说明和成本测算，报价能够保证服务质量，报价有效。",
             )
         evaluation = evaluation_demo.EvaluationPlan(quality=AWARDS[plan.key], low_price=low_price)
-        evaluation_demo._evaluate(plan, evaluation, tender, context)  # noqa: SLF001
+        evaluation_demo._evaluate(plan, evaluation, tender, context)
 
 
 # --- The staffing roster ------------------------------------------------------------------------
@@ -373,7 +367,8 @@ def _filler_posts() -> list[dict[str, str]]:
 def planted_people() -> dict[str, tuple[str, str, date | None]]:
     """The people of the planted payroll cases: ``key -> (name, id_number, birth_date)``.
 
-    ``payroll_homophone`` and ``payroll_legacy`` serve on active contract teams;
+    ``payroll_homophone``, ``payroll_legacy`` and ``payroll_typo`` serve on active contract
+    teams;
     ``namesake`` is on an opened bid's staffing plan and has a namesake on the roster.
     """
     members = list(
@@ -392,6 +387,9 @@ def planted_people() -> dict[str, tuple[str, str, date | None]]:
             used.add(person.pk)
         elif "payroll_legacy" not in chosen and person.id_number[6:8] == "19":
             chosen["payroll_legacy"] = (person.name, person.id_number, person.birth_date)
+            used.add(person.pk)
+        elif "payroll_typo" not in chosen:
+            chosen["payroll_typo"] = (person.name, person.id_number, person.birth_date)
             used.add(person.pk)
     committed = set(
         ContractTeamMember.objects.filter(
@@ -462,6 +460,19 @@ def staffing_rows(organizations: Mapping[str, Organization]) -> list[dict[str, s
                 "全额拨款",
                 "社区治理",
                 date(2016, 9, 1),
+            )
+        )
+    if "payroll_typo" in people:
+        name, id_number, _born = people["payroll_typo"]
+        rows.append(
+            _post(
+                name,
+                one_digit_wrong(id_number),
+                "重庆市渝中区两路口街道社区居委会",
+                "其他财政供养",
+                "全额拨款",
+                "社区治理",
+                date(2019, 4, 1),
             )
         )
     if "namesake" in people:
@@ -541,12 +552,15 @@ def subsidy_rows(organizations: Mapping[str, Organization]) -> list[dict[str, st
         ),
         "sunshine",
     )
+    # The contract's own period, so that the case stays planted whenever the demo is built.
+    start = winner.service_start if winner is not None else date(2026, 1, 1)
+    end = winner.service_end if winner is not None else date(2026, 12, 31)
     grant(
         winner_key,
         "社会救助",
         "80000.00",
-        date(2026, 1, 1),
-        date(2026, 12, 31),
+        start,
+        end,
         "渝中区困难群众帮扶专项补助",
     )
     # Near misses: subsidies for other services or other years.
