@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils import translation
@@ -151,10 +152,9 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
     base = _by_category(plans, "social_assistance")
     care = _by_category(plans, "elderly_care")
     youth = _by_category(plans, "child_youth")
-    common = {"questions": (), "amendment": None, "followers": (), "note": ""}
     return [
         # R018: one valid bid of three.
-        replace(
+        _variant(
             base,
             key="integrity_single",
             title="低保边缘家庭帮扶延伸服务项目",
@@ -177,12 +177,11 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
                     reason="项目负责人不具备社会工作者职业资格。",
                 ),
             ),
-            **common,
         ),
         # R028 identical prices (and R024: the second is no price away from the first).
         # The senior college (公益二类, but its staff on fully funded posts: funded like a
         # 公益一类 unit, whose own bids the bid service refuses) bids: excluded_provider.
-        replace(
+        _variant(
             care,
             key="integrity_identical",
             title="社区失能老人照护技能培训服务项目",
@@ -193,10 +192,9 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
                 tenders_demo.BidPlan("elder_fund", "0.90", state="qualified", staff=2),
                 tenders_demo.BidPlan("senior_college", "0.95", state="qualified", staff=2),
             ),
-            **common,
         ),
         # The senior college (see above) bids on a tender still under review: a live bid.
-        replace(
+        _variant(
             care,
             key="integrity_college",
             title="社区老年人智能手机应用培训服务项目",
@@ -207,10 +205,9 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
                 tenders_demo.BidPlan("lele_health", "0.91", state="qualified", staff=2),
                 tenders_demo.BidPlan("elder_fund", "0.88", state="qualified", staff=2),
             ),
-            **common,
         ),
         # R058: the winner far below the others.
-        replace(
+        _variant(
             youth,
             key="integrity_far_below",
             title="青少年暑期托管服务项目",
@@ -221,9 +218,13 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
                 tenders_demo.BidPlan("legal_youth", "0.95", state="qualified", staff=2),
                 tenders_demo.BidPlan("stars", "0.97", state="qualified", staff=2),
             ),
-            **common,
         ),
     ]
+
+
+def _variant(plan: tenders_demo.DemoTender, **changes: Any) -> tenders_demo.DemoTender:
+    """``plan`` without its questions, amendment and followers, with ``changes``."""
+    return replace(plan, questions=(), amendment=None, followers=(), note="", **changes)
 
 
 def _by_category(
@@ -476,9 +477,9 @@ def staffing_rows(organizations: Mapping[str, Organization]) -> list[dict[str, s
             )
         )
     if "namesake" in people:
-        name, _id_number, born = people["namesake"]
-        assert born is not None  # noqa: S101  (chosen with a birth date)
-        other = date(born.year - 3, born.month, min(born.day, 28))
+        name, _id_number, birth = people["namesake"]
+        assert birth is not None  # noqa: S101  (chosen with a birth date)
+        other = date(birth.year - 3, birth.month, min(birth.day, 28))
         rows.append(
             _post(
                 name,
@@ -553,14 +554,14 @@ def subsidy_rows(organizations: Mapping[str, Organization]) -> list[dict[str, st
         "sunshine",
     )
     # The contract's own period, so that the case stays planted whenever the demo is built.
-    start = winner.service_start if winner is not None else date(2026, 1, 1)
-    end = winner.service_end if winner is not None else date(2026, 12, 31)
+    period_start = winner.service_start if winner is not None else date(2026, 1, 1)
+    period_end = winner.service_end if winner is not None else date(2026, 12, 31)
     grant(
         winner_key,
         "社会救助",
         "80000.00",
-        start,
-        end,
+        period_start,
+        period_end,
         "渝中区困难群众帮扶专项补助",
     )
     # Near misses: subsidies for other services or other years.
