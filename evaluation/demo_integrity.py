@@ -222,6 +222,11 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
     ]
 
 
+def integrity_titles() -> list[str]:
+    """The titles of the integrity demo's tenders (other demos' counts leave them out)."""
+    return [plan.display_title for plan in demo_integrity_tenders()]
+
+
 def _variant(plan: tenders_demo.DemoTender, **changes: Any) -> tenders_demo.DemoTender:
     """``plan`` without its questions, amendment and followers, with ``changes``."""
     return replace(plan, questions=(), amendment=None, followers=(), note="", **changes)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from evaluation.demo_integrity import integrity_titles
 from marketplace.audit import audit_verify
 from marketplace.demo import seed_demo
 from marketplace.models import AuditAction, AuditEvent, User
@@ -42,7 +43,9 @@ def snapshot() -> dict[str, object]:
     return {
         **demo_tender_counts(),
         "audit events": AuditEvent.objects.count(),
-        "tender states": Counter(Tender.objects.values_list("status", flat=True)),
+        "tender states": Counter(
+            Tender.objects.exclude(title__in=integrity_titles()).values_list("status", flat=True)
+        ),
         "bid states": Counter(Bid.objects.values_list("status", flat=True)),
     }
 
@@ -111,7 +114,8 @@ def test_every_state_of_a_tender_before_the_evaluation_is_there(demo):
     cancelled = Tender.objects.get(status=TenderStatus.CANCELLED)
     assert cancelled.cancel_reason
     assert cancelled.cancelled_at
-    failed = Tender.objects.get(status=TenderStatus.FAILED)
+    # The integrity demo's single-valid-bid tender (evaluation.demo_integrity) fails too.
+    failed = Tender.objects.exclude(title__in=integrity_titles()).get(status=TenderStatus.FAILED)
     assert failed.failed_reason
     assert failed.opened_at
     assert failed.bids.filter(status=BidStatus.OPENED).count() < failed.minimum_bids
@@ -161,7 +165,9 @@ def test_closed_tender_waits_for_a_second_official(demo):
 
 
 def test_opened_tenders_have_an_opening_record_with_prices(demo):
-    opened = Tender.objects.filter(status__in=[TenderStatus.OPENED, TenderStatus.FAILED])
+    opened = Tender.objects.filter(status__in=[TenderStatus.OPENED, TenderStatus.FAILED]).exclude(
+        title__in=integrity_titles()
+    )
     assert opened.count() == 4
     for tender in opened:
         record = opening_record(tender)
@@ -299,7 +305,8 @@ def test_documents_are_small_valid_pdfs_and_one_is_planted_twice(demo):
 
 def test_scale_multiplies_the_tenders(demo):
     seed_demo(scale=2)
-    assert Tender.objects.count() == 2 * (len(TENDERS) + len(CONTRACTS))
+    # The integrity demo's tenders (evaluation.demo_integrity) are not copied per scale.
+    assert Tender.objects.count() == 2 * (len(TENDERS) + len(CONTRACTS)) + len(integrity_titles())
     copies = Tender.objects.filter(title__endswith="（第2批）")
     assert copies.count() == len(TENDERS) + len(CONTRACTS)
     assert Counter(copies.values_list("status", flat=True)) == demo["tender states"]
