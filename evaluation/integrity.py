@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -70,9 +71,27 @@ class Finding:
         return digest(self.evidence)
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars made Python ones and missing values (NaN, NaT, NA) None:
+    JSON has no NaN, and PostgreSQL refuses a document that carries one."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NaT or value is pd.NA:
+        return None
+    return value
+
+
 def canonical(value: Any) -> Any:
-    """``value`` as the JSON the database gives back (dates and Decimals as strings)."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True))
+    """``value`` as the JSON the database gives back (dates and Decimals as strings, missing
+    values as null)."""
+    text = json.dumps(_plain(value), cls=DjangoJSONEncoder, sort_keys=True, allow_nan=False)
+    return json.loads(text)
 
 
 def digest(evidence: Mapping[str, Any]) -> str:

@@ -315,11 +315,16 @@ def _valid_bids(bids: pd.DataFrame) -> pd.DataFrame:
 
 
 def _winners(valid: pd.DataFrame) -> pd.DataFrame:
-    """One row per tender: the winning bid (``winner`` column, else the lowest valid price)."""
-    if "winner" in valid and valid["winner"].fillna(0).astype(bool).any():
-        won = valid[valid["winner"].fillna(0).astype(bool)]
-    else:
-        won = valid[valid["price"].notna()]
+    """One row per tender: the winning bid (``winner`` column, else the lowest valid price).
+
+    Decided per tender: a tender not yet awarded takes its lowest price even when other
+    tenders in the frame have winners marked."""
+    priced = valid[valid["price"].notna()]
+    if "winner" not in valid:
+        return priced.drop_duplicates("tender", keep="first").set_index("tender")
+    marked = priced[priced["winner"].fillna(0).astype(bool)]
+    unawarded = priced[~priced["tender"].isin(marked["tender"])]
+    won = pd.concat([marked, unawarded])
     return won.drop_duplicates("tender", keep="first").set_index("tender")
 
 

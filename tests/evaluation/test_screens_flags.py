@@ -82,6 +82,18 @@ def test_winner_is_the_lowest_price_when_no_winner_is_recorded():
     assert result.iloc[0]["evidence"]["bid"] == "b"
 
 
+def test_a_tender_not_yet_awarded_is_screened_beside_awarded_ones():
+    data = bids(
+        (1, "a", "A", 1000.0, True, 1),
+        (1, "b", "B", 1500.0, True, 0),
+        (2, "c", "A", 1000.0, True, 0),
+        (2, "d", "B", 1005.0, True, 0),
+    )
+    result = close_second_price(data)
+    assert flagged(result) == {2}
+    assert result.iloc[0]["evidence"]["bid"] == "c"
+
+
 def test_winner_far_below_the_rest_is_flagged_and_a_smaller_discount_is_not():
     data = bids(
         (1, "a", "A", 70.0, True, 1),

@@ -293,6 +293,14 @@ def test_a_failure_while_writing_deletes_the_rows_already_written(tmp_path, monk
         real(model, chunk)
 
     monkeypatch.setattr("orgs_registry.services_funding._bulk_create_chunk", flaky)
+    # PostgreSQL writes with COPY: the same failure there, on the second chunk.
+    real_copy = __import__("orgs_registry.services_funding", fromlist=["x"])._copy_chunks
+
+    def flaky_copy(model, chunks, columns, written):
+        real_copy(model, chunks[:1], columns, written)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("orgs_registry.services_funding._copy_chunks", flaky_copy)
     data = csv_bytes([staff_row(n) for n in range(5)], STAFFING_HEADER)
     with pytest.raises(RuntimeError):
         funding_import_from_path(kind="staffing", path=write(tmp_path, data))

@@ -31,6 +31,18 @@ def _english(auditor, official):
         user.save(update_fields=["language"])
 
 
+@pytest.fixture
+def client_for(client_for):
+    """Clients that read the pages in English (the messages below are the English ones)."""
+
+    def build(user):
+        client = client_for(user)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        return client
+
+    return build
+
+
 def upload(rows, header=STAFFING_HEADER) -> SimpleUploadedFile:
     return SimpleUploadedFile("roster.csv", csv_bytes(rows, header), content_type="text/csv")
 
