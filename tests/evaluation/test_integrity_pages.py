@@ -7,11 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.template import Context, Template
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 
 from evaluation.models import FlagStatus, IntegrityRun, RunStatus
 from marketplace.models import AuditAction, AuditEvent
 from orgs_registry.identifiers import mask_id_number
+from orgs_registry.models import PostFunding, PostType
 from tests.conftest import building, module_database
 from tests.evaluation.integrity_light import Light, build_light
 from tests.tenders.test_award import RANKED_AT
@@ -70,6 +74,18 @@ def test_a_flag_shows_its_evidence_masked_for_officials_and_whole_for_auditors(
     assert mask_id_number(light.id_number) in html
     assert light.id_number not in html
     assert light.id_number in client_for(auditor).get(flag_url(light)).content.decode()
+
+
+def test_the_roster_post_is_described_by_its_labels_not_its_codes():
+    page = Template(
+        "{% load integrity_tags %}{{ post.post_type|post_type_label }} · "
+        "{{ post.funding_type|post_funding_label }} · {{ odd|post_type_label }}"
+    )
+    context = Context({"post": {"post_type": "other_funded", "funding_type": "full"}, "odd": "x"})
+    with translation.override("en"):
+        html = page.render(context)
+        assert html == escape(f"{PostType.OTHER_FUNDED.label} · {PostFunding.FULL.label} · x")
+    assert "other_funded" not in html
 
 
 @pytest.mark.parametrize(
