@@ -14,7 +14,7 @@ from marketplace import permissions
 from marketplace.dashboard import Card, NavItem, card_provider, nav_item
 from marketplace.models import Role, User
 from tenders import selectors
-from tenders.models import BidStatus, MilestoneStatus, TenderStatus
+from tenders.models import BidStatus, TenderStatus
 from tenders.selectors import contracts as contract_selectors
 from tenders.selectors import delivery as delivery_selectors
 
@@ -233,7 +233,8 @@ def _contract_cards(user: User) -> list[Card]:
         )
     if permissions.is_official(user):
         overdue = contract_selectors.overdue_signatures(user).count()
-        to_record = list(contract_selectors.payments_due_for_official(user))
+        to_record = list(contract_selectors.payments_due_for_official(user, limit=1))
+        to_record_count = contract_selectors.payments_due_count(user)
         reports = delivery_selectors.reports_waiting_for_review(user).count()
         cards += [
             Card(
@@ -256,7 +257,7 @@ def _contract_cards(user: User) -> list[Card]:
             ),
             Card(
                 title=_("Released payments to record"),
-                value=len(to_record),
+                value=to_record_count,
                 tone="attention" if to_record else "neutral",
                 url=(
                     reverse("tenders:contract_detail", args=[to_record[0].contract_id])
@@ -268,15 +269,15 @@ def _contract_cards(user: User) -> list[Card]:
             ),
         ]
     elif permissions.is_org_user(user):
-        settled = list(contract_selectors.payments_for_organization(user))
-        withheld = [m for m in settled if m.status == MilestoneStatus.WITHHELD]
+        settled = list(contract_selectors.payments_for_organization(user, limit=1))
+        settled_count, withheld = contract_selectors.payment_counts_for_organization(user)
         cards.append(
             Card(
                 title=_("Milestone payments settled"),
-                value=len(settled),
+                value=settled_count,
                 tone="attention" if withheld else "neutral",
                 description=(
-                    _("%(n)s withheld, with the reason on the contract page") % {"n": len(withheld)}
+                    _("%(n)s withheld, with the reason on the contract page") % {"n": withheld}
                     if withheld
                     else ""
                 ),

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -185,15 +185,23 @@ def payment_summary(contract: Contract, milestones: list[Milestone]) -> PaymentS
     )
 
 
-def payments_due_for_official(user: Any, *, limit: int = 20) -> QuerySet[Milestone]:
-    """Released milestones whose transfer is not recorded yet (the official's to-do)."""
+def _payments_due(user: Any) -> QuerySet[Milestone]:
     if not is_official(user):
         return Milestone.objects.none()
+    return Milestone.objects.filter(status=MilestoneStatus.PAID, paid_on__isnull=True)
+
+
+def payments_due_for_official(user: Any, *, limit: int = 20) -> QuerySet[Milestone]:
+    """Released milestones whose transfer is not recorded yet (the official's to-do)."""
     return (
-        Milestone.objects.filter(status=MilestoneStatus.PAID, paid_on__isnull=True)
+        _payments_due(user)
         .select_related("contract__organization")
         .order_by("settled_at", "pk")[:limit]
     )
+
+
+def payments_due_count(user: Any) -> int:
+    return _payments_due(user).count()
 
 
 def payments_for_organization(user: Any, *, limit: int = 20) -> QuerySet[Milestone]:
@@ -208,6 +216,20 @@ def payments_for_organization(user: Any, *, limit: int = 20) -> QuerySet[Milesto
         .select_related("contract")
         .order_by("-settled_at", "-pk")[:limit]
     )
+
+
+def payment_counts_for_organization(user: Any) -> tuple[int, int]:
+    """How many of the organization's milestones are settled, and how many of those were
+    withheld (one query; the dashboard's figures, not capped by a page of rows)."""
+    if not is_org_user(user):
+        return 0, 0
+    counts = Milestone.objects.filter(
+        contract__organization_id=user.organization_id,
+        status__in=sorted(SETTLED_MILESTONE_STATES),
+    ).aggregate(
+        settled=Count("pk"), withheld=Count("pk", filter=Q(status=MilestoneStatus.WITHHELD))
+    )
+    return counts["settled"], counts["withheld"]
 
 
 # --- Team ---------------------------------------------------------------------------------------

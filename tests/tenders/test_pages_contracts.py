@@ -28,6 +28,7 @@ from tenders.models import (
     TeamChange,
     Tender,
 )
+from tenders.selectors import contracts as contract_selectors
 from tenders.services import contracts as services
 from tests import contract_support
 from tests.conftest import Clock, building, module_database, persona
@@ -521,6 +522,17 @@ def test_the_dashboards_show_payments_to_record_and_settled(client_for, active):
     html = cards(client_for(supplier_member(active)))
     assert "Milestone payments settled" in html
     assert detail_url(active) in html
+
+
+def test_the_dashboard_counts_every_settled_and_withheld_payment(active):
+    official = contract_support.official()
+    first, second = Milestone.objects.filter(contract=active).order_by("sequence")[:2]
+    services.milestone_settle(milestone=first, release=True, reason="", actor=official)
+    services.milestone_settle(milestone=second, release=False, reason="差", actor=official)
+    member = supplier_member(active)
+    assert contract_selectors.payment_counts_for_organization(member) == (2, 1)
+    assert contract_selectors.payments_due_count(official) == 1
+    assert contract_selectors.payment_counts_for_organization(official) == (0, 0)
 
 
 def test_the_navigation_has_the_contracts(client, db):
