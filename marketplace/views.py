@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import (
     HttpRequest,
@@ -32,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from marketplace import permissions
 from marketplace.dashboard import cards_for
 from marketplace.forms import LoginForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from marketplace.pagination import paginate
 from marketplace.selectors import (
     audit_event_get_for_user,
     audit_event_list_for_user,
@@ -76,10 +76,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Auditors browse and filter the audit log; htmx swaps only the results."""
     events, filterset = audit_event_list_for_user(request.user, filters=request.GET.dict())
-    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"filter": filterset, "page": page, "query": query.urlencode()}
+    page, query = paginate(request, events, AUDIT_PAGE_SIZE)
+    context = {"filter": filterset, "page": page, "query": query}
     template = (
         "marketplace/audit/_results.html"
         if request.headers.get("HX-Request")

@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_fsm import can_proceed
 
 from marketplace.models import Role, User
+from marketplace.pagination import paginate as _paginate
 from marketplace.permissions import has_role
 from orgs_registry import forms, permissions, selectors, services
 from orgs_registry.exit import open_commitments
@@ -79,14 +79,6 @@ class AuthenticatedRequest(HttpRequest):
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.headers.get("HX-Request"))
-
-
-def _paginate(request: HttpRequest, items: Any, size: int) -> tuple[Page, str]:
-    """The requested page and the query string without ``page``, for the page links."""
-    page = Paginator(items, size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 def _posted(request: HttpRequest) -> Any:

@@ -28,9 +28,10 @@ from evaluation.permissions import integrity as permissions
 from evaluation.selectors import integrity as selectors
 from evaluation.services import integrity as services
 from marketplace.models import User
+from marketplace.pagination import paginate
 from orgs_registry.forms import add_service_errors
 
-QUEUE_MAX = 200
+QUEUE_PAGE_SIZE = 50
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -80,13 +81,15 @@ def flag_queue(request: AuthenticatedRequest) -> HttpResponse:
     organization."""
     _require(permissions.can_view_integrity_flags(request.user))
     queryset, filterset = selectors.flag_queue(request.user, filters=request.GET or None)
+    page, query = paginate(request, queryset, QUEUE_PAGE_SIZE)
     context = {
-        "flags": list(queryset[:QUEUE_MAX]),
+        "flags": page.object_list,
+        "page": page,
+        "query": query,
         "filter": filterset,
         "counts": selectors.flag_counts(request.user),
         "runs": list(selectors.run_list_for_user(request.user)[:5]),
         "run_form": forms.ScreensRunForm(),
-        "limit": QUEUE_MAX,
     }
     return render(request, "evaluation/integrity/queue.html", context)
 

@@ -21,7 +21,6 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +34,7 @@ from django_fsm import can_proceed
 
 from evaluation import selectors as evaluation_selectors
 from marketplace.models import Role, User
+from marketplace.pagination import paginate as _paginate
 from marketplace.permissions import has_role, is_official, is_org_user
 from orgs_registry import selectors as registry_selectors
 from orgs_registry.models import Organization
@@ -68,14 +68,6 @@ class AuthenticatedRequest(HttpRequest):
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.headers.get("HX-Request"))
-
-
-def _paginate(request: HttpRequest, items: Any, size: int) -> tuple[Page, str]:
-    """The requested page and the query string without ``page``, for the page links."""
-    page = Paginator(items, size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 def _posted(request: HttpRequest) -> Any:

@@ -189,3 +189,35 @@ def test_the_dashboard_counts_the_open_flags_and_links_the_queue(
     other = english(client_for(org_admin)).get(reverse("dashboard")).content.decode()
     assert "Integrity flags to review" not in other
     assert QUEUE not in other
+
+
+def test_the_queue_is_paged_and_a_page_keeps_the_filters(light, client_for, auditor):
+    from django.utils import timezone
+
+    from evaluation.models import FlagKind, FlagSeverity, IntegrityFlag
+    from evaluation.views.integrity import QUEUE_PAGE_SIZE
+
+    now = timezone.now()
+    IntegrityFlag.objects.bulk_create(
+        IntegrityFlag(
+            kind=FlagKind.R003_SHORT_PERIOD,
+            severity=FlagSeverity.LOW,
+            fingerprint=f"paging-{number:03d}",
+            evidence_digest="-",
+            subject_label=f"paging subject {number:03d}",
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        for number in range(QUEUE_PAGE_SIZE + 5)
+    )
+    client = english(client_for(auditor))
+    first = client.get(QUEUE, {"kind": FlagKind.R003_SHORT_PERIOD}).content.decode()
+    second = client.get(QUEUE, {"kind": FlagKind.R003_SHORT_PERIOD, "page": 2}).content.decode()
+    shown = [f"paging subject {n:03d}" for n in range(QUEUE_PAGE_SIZE + 5)]
+    on_first = {s for s in shown if s in first}
+    on_second = {s for s in shown if s in second}
+    assert len(on_first) == QUEUE_PAGE_SIZE
+    assert on_second == set(shown) - on_first
+    assert f"{QUEUE_PAGE_SIZE + 5} flags match." in first
+    assert "Page 1 of 2" in first
+    assert f"kind={FlagKind.R003_SHORT_PERIOD}&amp;page=2" in first
