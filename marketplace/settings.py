@@ -258,6 +258,7 @@ PERIODIC_TASKS = [
     ("tenders.tasks.start_contracts", 60 * 60),
     ("tenders.tasks_delivery.remind_milestones", 24 * 60 * 60),
     ("orgs_registry.tasks.expire_grades", 24 * 60 * 60),
+    ("orgs_registry.tasks_funding.fail_stale_funding_imports", 60 * 60),
 ]
 
 # --- API ----------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ Interface:
     #   the task's body: read, check every row, write, make the version current
     imp = funding_import_from_path(kind="staffing", path=Path(...), progress=callback)
     #   the commands: the same in this process (no actor, the file is left in place)
+    funding_imports_fail_stale()
+    #   hourly: an import whose worker died (pending or running far too long) fails,
+    #   its rows and its orphaned upload are removed
 
 An import is all or nothing: every row is checked before one is written, a bad row fails
 the whole import with every problem listed (``FundingImport.errors``), and rows are
@@ -27,6 +30,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,8 @@ import pandas as pd
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.utils import translation
+from django.db.models import Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from marketplace.audit import audit_record
@@ -66,6 +71,12 @@ Progress = Callable[[str, int, int], None]
 """``progress(phase, done, total)``: phase is ``"check"`` or ``"write"``."""
 
 CHUNK_ROWS = 50_000
+# A queued import not started after this long, or one writing for this long, has lost its
+# worker (a roster of a million rows is written in about a minute): it fails and its rows
+# and upload are removed, so that the page stops showing it in progress and the file can be
+# imported again.
+STALE_PENDING = timedelta(hours=6)
+STALE_RUNNING = timedelta(hours=1)
 _READ_CHUNK = 1024 * 1024
 
 
@@ -252,13 +263,17 @@ def _checked_table(kind: str, path: Path, fmt: str, progress: Progress | None) -
     return table
 
 
-def _fail(funding_import: FundingImport, problems: list[str]) -> FundingImport:
+def _fail(
+    funding_import: FundingImport, problems: list[str], *, reason: str = "problems"
+) -> FundingImport:
     stored = problems[:MAX_STORED_PROBLEMS]
     if len(problems) > len(stored):
         stored.append(_("… and %(count)d more problems.") % {"count": len(problems) - len(stored)})
     with transaction.atomic():
         funding_import = FundingImport.objects.select_for_update().get(pk=funding_import.pk)
         before = funding_import.status
+        if funding_import.is_finished:
+            return funding_import  # failed already (found stale while the task ended)
         fire(funding_import, "fail", stored)
         funding_import.save()
         audit_record(
@@ -272,6 +287,7 @@ def _fail(funding_import: FundingImport, problems: list[str]) -> FundingImport:
                 "file_name": funding_import.file_name,
                 "sha256": funding_import.sha256,
                 "problems": len(problems),
+                "reason": reason,
             },
         )
     # The full list goes back to the caller (the commands print every problem).
@@ -304,6 +320,10 @@ def _start(funding_import: FundingImport, *, rows: int, fmt: str) -> None:
 def _finish(funding_import: FundingImport) -> FundingImport:
     with transaction.atomic():
         locked = FundingImport.objects.select_for_update().get(pk=funding_import.pk)
+        if locked.status != FundingImportStatus.RUNNING:
+            # Failed as stale while this worker was still writing: its rows go too.
+            _delete_rows(locked)
+            return locked
         previous = (
             FundingImport.objects.select_for_update()
             .filter(kind=locked.kind, is_current=True)
@@ -328,6 +348,39 @@ def _finish(funding_import: FundingImport) -> FundingImport:
             },
         )
     return locked
+
+
+def funding_imports_fail_stale(*, now: datetime | None = None) -> list[FundingImport]:
+    """Fail the imports whose worker died: pending longer than ``STALE_PENDING`` or running
+    longer than ``STALE_RUNNING``. Their rows are deleted (nothing of a failed import is
+    kept) and stored uploads older than ``STALE_PENDING`` (no live import reads them any
+    more) are removed. Returns the imports failed now."""
+    now = now or timezone.now()
+    stale = FundingImport.objects.filter(
+        Q(status=FundingImportStatus.PENDING, started_at__lt=now - STALE_PENDING)
+        | Q(status=FundingImportStatus.RUNNING, started_at__lt=now - STALE_RUNNING)
+    ).order_by("pk")
+    failed = []
+    for funding_import in stale:
+        with translation.override(
+            (funding_import.imported_by.language if funding_import.imported_by else None) or None
+        ):
+            message = _(
+                "The import stopped without finishing (its worker was interrupted); "
+                "nothing was imported. Import the file again."
+            )
+        _delete_rows(funding_import)
+        result = _fail(funding_import, [message], reason="stale")
+        if result.status == FundingImportStatus.FAILED and result.errors == [message]:
+            failed.append(result)
+    cutoff = (now - STALE_PENDING).timestamp()
+    for path in _upload_dir().glob("*.upload"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:  # removed meanwhile
+            continue
+    return failed
 
 
 def _delete_rows(funding_import: FundingImport) -> None:
