@@ -58,6 +58,7 @@ urlpatterns = [
     path("", include("orgs_registry.urls")),
     path("", include("tenders.urls")),
     path("evaluation/", include("evaluation.urls")),
+    path("", include("reports.urls")),
     # API
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
