@@ -17,6 +17,7 @@ api_v1 = (
         path("", include("orgs_registry.api_urls")),
         path("", include("tenders.api_urls")),
         path("", include("evaluation.api_urls")),
+        path("", include("reports.api_urls")),
     ],
     "api",
 )

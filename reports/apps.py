@@ -13,6 +13,11 @@ DOCUMENT_MODULES = (
     "reports.documents_integrity",
     "reports.documents_statistics",
 )
+# Navigation entries and dashboard cards of the reports app, one module per area.
+DASHBOARD_MODULES = (
+    "reports.dashboard_portal",
+    "reports.dashboard_statistics",
+)
 
 
 class ReportsConfig(AppConfig):
@@ -20,6 +25,6 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and open data")
 
     def ready(self) -> None:
-        for module in DOCUMENT_MODULES:
+        for module in (*DOCUMENT_MODULES, *DASHBOARD_MODULES):
             if importlib.util.find_spec(module) is not None:
                 importlib.import_module(module)

@@ -1,4 +1,6 @@
-from django.urls import path
+"""Pages of the reports app, one URL module per area (each keeps its own list)."""
+
+from django.urls import include, path
 
 from reports import views
 
@@ -6,4 +8,8 @@ app_name = "reports"
 
 urlpatterns = [
     path("reports/<slug:kind>/<int:pk>.pdf", views.document_pdf, name="document_pdf"),
+    path("", include("reports.urls_portal")),
+    path("", include("reports.urls_statistics")),
+    path("", include("reports.urls_ocds")),
+    path("", include("reports.urls_exports")),
 ]

@@ -1,0 +1,5 @@
+"""API v1: ocds (see reports/api_urls.py)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
