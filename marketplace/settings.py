@@ -315,6 +315,19 @@ STREET_OFFICE = {
     "region_code": "500103",
 }
 
+# Open data (OCDS 1.1, reports/ocds.py). Each tender's ocid is this prefix, "-" and the
+# tender's reference. The default only has the registered form: a real publisher registers
+# its own prefix with the OCDS Data Support Team (data@open-contracting.org) and sets it here.
+OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-jfbjd0")
+# The portal's public address, for the absolute links in the data written outside a request
+# (manage.py export_ocds); the API and the bulk download use the address they were asked on.
+OCDS_SITE_URL = env.str("OCDS_SITE_URL", default="https://services.jiefangbei.example.cn")
+OCDS_LICENSE_URL = env.str(
+    "OCDS_LICENSE_URL", default="https://creativecommons.org/licenses/by/4.0/"
+)
+# The page saying what is published, when and how; empty: the portal's data page (/data/).
+OCDS_PUBLICATION_POLICY_URL = env.str("OCDS_PUBLICATION_POLICY_URL", default="")
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOGGING = {

@@ -1,5 +1,9 @@
 """API v1: ocds (see reports/api_urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reports.api_ocds import OcdsReleasesView
+
+urlpatterns = [
+    path("ocds/releases/", OcdsReleasesView.as_view(), name="ocds-releases"),
+]

@@ -1,5 +1,9 @@
 """Pages of the reports app: ocds (see reports/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reports import views_ocds
+
+urlpatterns = [
+    path("data/ocds/releases.json", views_ocds.ocds_bulk, name="ocds_bulk"),
+]
