@@ -24,9 +24,12 @@ The engine has three stages, none of which loops in Python over pairs:
 3. *Scoring* compares the candidate pairs column-wise (numpy arrays, ``rapidfuzz``'s
    pairwise ``cpdist``) into a feature matrix, which a histogram gradient-boosting
    classifier, trained on generated labelled pairs of the same field types (true matches
-   carrying every kind of error, namesakes born days apart, relatives sharing an address)
-   and calibrated, turns into probabilities. The model is trained once per field layout
-   and kept in memory; the seed is fixed, so results are deterministic.
+   carrying every kind of error, alone and two at once; namesakes born days apart,
+   relatives sharing an address, another person's number a digit away) and calibrated,
+   turns into probabilities. A GB 11643 number that fails its check but carries the
+   check character of the other number is told from another person's number by that.
+   The model is trained once per field layout and kept in memory; the seed is fixed, so
+   results are deterministic.
 
 Rosters larger than one machine's memory are split by ``region_chunks`` (ID region code,
 plus a pass on exact ID numbers) and each chunk is linked by an independent task.
@@ -227,6 +230,9 @@ def _prep_id(values: pd.Series) -> Prepared:
             "matrix": matrix,
             "full": full,
             "valid": valid,
+            # The check character as written (0 when none is) and as the body implies.
+            "given": np.where(is18, given, 0).astype(np.uint8),
+            "check": check,
             "legacy": is15,
             "no_check": is17,
             "dob": dob,
@@ -524,8 +530,18 @@ def _compare_id(left, right, li, ri):
     transposition = np.where(cn, swapped, generic_swap)
     raw_equal = lf["raw"][li] == rf["raw"][ri]
     body_equal = lc == rc
-    valid_both = lf["valid"][li] & rf["valid"][ri]
-    valid_one = lf["valid"][li] ^ rf["valid"][ri]
+    lvalid, rvalid = lf["valid"][li], rf["valid"][ri]
+    valid_both = lvalid & rvalid
+    valid_one = lvalid ^ rvalid
+    # A number that fails its check yet carries the check character of the other side's
+    # number is that number mistyped: a typed digit changes the body, not the check
+    # character written after it. Another person's valid number one digit away carries
+    # its own check character, which differs (10 times out of 11). This is what tells a
+    # typo from a neighbour when the names differ too (a homophone, a pinyin spelling).
+    lgiven, rgiven = lf["given"][li], rf["given"][ri]
+    confirms = (~lvalid & (lgiven > 0) & (lgiven == rf["check"][ri])) | (
+        ~rvalid & (rgiven > 0) & (rgiven == lf["check"][li])
+    )
     features = np.column_stack(
         [
             both,
@@ -536,6 +552,8 @@ def _compare_id(left, right, li, ri):
             np.where(both, np.minimum(edit, 6), np.nan),
             np.where(cn, valid_both, np.nan),
             np.where(cn, valid_one, np.nan),
+            # Only a typo apart: one digit, or two for a swap.
+            np.where(cn & ~body_equal, confirms & (hamming <= 2), np.nan),
             np.where(cn, lf["dob"][li] == rf["dob"][ri], np.nan),
             np.where(cn, lf["sex"][li] == rf["sex"][ri], np.nan),
             np.where(cn, lf["region"][li] == rf["region"][ri], np.nan),
@@ -582,16 +600,23 @@ def _compare_name(left, right, li, ri):
     jw_raw = _pairwise(JaroWinkler.normalized_similarity, lraw, rraw)
     edit_pinyin = _pairwise(Levenshtein.distance, lf["joined"][li], rf["joined"][ri])
     token_set = _pairwise(fuzz.token_set_ratio, lf["pinyin"][li], rf["pinyin"][ri]) / 100
+    # The features do not see the order of the parts of a name: "Wei ZHANG" is 张伟 as
+    # surely as "Zhang Wei" is. Told apart, the rarer order had too few generated pairs
+    # of its own, and with a wrong ID digit besides the model was unsure of it.
+    lsorted, rsorted = lf["sorted"][li], rf["sorted"][ri]
+    jw_sounds = np.maximum(
+        jw_pinyin, _pairwise(JaroWinkler.normalized_similarity, lsorted, rsorted)
+    )
+    edit_sounds = np.minimum(edit_pinyin, _pairwise(Levenshtein.distance, lsorted, rsorted))
     features = np.column_stack(
         [
             both,
             np.where(both, raw_equal, np.nan),
-            np.where(both, joined_equal, np.nan),
-            np.where(both, sorted_equal, np.nan),
+            np.where(both, joined_equal | sorted_equal, np.nan),
             np.where(both, script_differs, np.nan),
-            np.where(both, jw_pinyin, np.nan),
+            np.where(both, jw_sounds, np.nan),
             np.where(both, jw_raw, np.nan),
-            np.where(both, np.minimum(edit_pinyin, 6), np.nan),
+            np.where(both, np.minimum(edit_sounds, 6), np.nan),
             np.where(both, token_set, np.nan),
         ]
     )
@@ -757,15 +782,34 @@ def _swapped_fields(fields, left, right, li, ri) -> list[np.ndarray]:
     return columns
 
 
+# Feature columns, by field type and position in that type's comparison, whose larger
+# values never make a match likelier: the distances between two ID numbers. The model is
+# held to that (a monotonic constraint), so that a number many digits away never scores
+# above one a digit away where the generated pairs hold few numbers that far apart (a
+# namesake born the same day elsewhere whose own number is mistyped).
+_DECREASING = {"id_number": (3, 5)}
+
+
 def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.ndarray]]:
+    matrix, evidence, _ = _features_directed(spec_fields, left, right, li, ri)
+    return matrix, evidence
+
+
+def _features_directed(spec_fields, left, right, li, ri):
+    """The feature matrix, the evidence per field and each column's direction (-1: may
+    only lower the probability, 0: free)."""
     blocks: list[np.ndarray] = []
     evidence: list[np.ndarray] = []
+    directions: list[np.ndarray] = []
     for index, (_, kind) in enumerate(spec_fields):
         feats, labels = _COMPARE[kind](
             left[index], right[index], _rows(left[index], li), _rows(right[index], ri)
         )
         blocks.append(feats.astype(float))
         evidence.append(labels)
+        direction = np.zeros(feats.shape[1], dtype=np.int8)
+        direction[list(_DECREASING.get(kind, ()))] = -1
+        directions.append(direction)
     blocks.extend(c[:, None] for c in _cross_birth_dates(spec_fields, left, right, li, ri))
     blocks.extend(c[:, None] for c in _swapped_fields(spec_fields, left, right, li, ri))
     # How many fields agree in some way, and how many disagree outright: a pair that shares
@@ -777,7 +821,17 @@ def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.nda
         blocks.extend([agree[:, None], differ[:, None]])
     width = sum(b.shape[1] for b in blocks)
     matrix = np.hstack(blocks) if blocks else np.zeros((len(li), width))
-    return matrix, evidence
+    fixed = sum(len(d) for d in directions)
+    directions.append(np.zeros(width - fixed, dtype=np.int8))
+    return matrix, evidence, np.concatenate(directions)
+
+
+def feature_directions(fields: tuple[tuple[str, str], ...]) -> np.ndarray:
+    """Per feature column of a field layout: -1 where a larger value may only lower the
+    probability of a match, 0 elsewhere (the model's monotonic constraints)."""
+    sample = _prepare(pd.DataFrame({c: pd.Series([], dtype="string") for c, _ in fields}), fields)
+    none = np.zeros(0, dtype=np.int64)
+    return _features_directed(fields, sample, sample, none, none)[2]
 
 
 def _plausible(evidence: list[np.ndarray]) -> np.ndarray:

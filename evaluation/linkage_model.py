@@ -5,11 +5,15 @@ GB 11643 numbers or other digit strings, Chinese or Latin names) a synthetic pop
 generated and linked against copies of itself that carry every error the engine must
 forgive (one wrong digit, swapped digits, 15-digit legacy numbers, a missing check digit,
 full-width characters, homophones, pinyin spellings, typing errors, swapped day and month,
-missing values) and against the hard negatives it must not take for a match (namesakes born
-days apart in the same district, relatives sharing an address and a surname). The pairs
-the real blocking passes return are labelled from the generator's truth and a histogram
-gradient-boosting classifier is fitted and calibrated (isotonic, 3 folds). The model is
-cached in memory per layout; the seed is fixed, so a layout always gets the same model.
+missing values), one at a time and two at once (a homophone and a wrong ID digit), and
+against the hard negatives it must not take for a match (namesakes born days apart in the
+same district or the same day in another, their own records mistyped too; relatives
+sharing an address and a surname; another person's number a digit away, valid or mistyped
+so that it looks like a typo). The pairs the real blocking passes return are labelled from
+the generator's truth and a histogram gradient-boosting classifier, held to never score a
+number many digits away above one a digit away (monotonic constraints), is fitted and
+calibrated (isotonic, 3 folds). The model is cached in memory per layout; the seed is
+fixed, so a layout always gets the same model.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ from orgs_registry.identifiers import id_check_char
 SEED = 20261126
 PEOPLE = 8000
 DUPLICATES = 3000
+# Copies with errors in two fields at once (a homophone and a wrong ID digit, say). The
+# copies above draw each field's error on its own, so in a layout of three fields two given
+# fields are wrong together in fewer than one copy in ten, and a given pair of error kinds
+# (a homophone with a wrong sex digit) almost never: the model then ruled on such pairs from
+# the hard negatives around them. Each error alone is common in staffing records, and so is
+# the pair of them.
+COMBINED = 2000
 NAMESAKES = 1500
 RELATIVES = 1000
 STRANGERS = 1500
@@ -206,10 +217,12 @@ REGIONS = tuple(
 class _Gen:
     """Synthetic people and their corrupted copies for one field layout."""
 
-    def __init__(self, fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...]) -> None:
+    def __init__(
+        self, fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...], seed: int = SEED
+    ) -> None:
         self.fields = fields
         self.kinds = kinds
-        self.rng = random.Random(SEED)  # noqa: S311  (reproducible synthetic data, not secrets)
+        self.rng = random.Random(seed)  # noqa: S311  (reproducible synthetic data, not secrets)
         syllable_of = dict(
             zip(CN_GIVEN, lazy_pinyin(list(CN_GIVEN), style=Style.NORMAL), strict=True)
         )
@@ -411,6 +424,23 @@ class _Gen:
         self.replace_and_swap(out)
         return out
 
+    def copy_with_two_errors(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A copy with two fields wrong at once: both misspelled, or one left out and the
+        other misspelled (a missing birth date and a homophone). The other fields are
+        copied as they are."""
+        out = dict(row)
+        if len(self.fields) < 2:
+            return self.copy_with_errors(row, 0.3)
+        first, second = self.rng.sample(range(len(self.fields)), 2)
+        for n, index in enumerate((first, second)):
+            column, kind = self.fields[index]
+            if n == 0 and self.rng.random() < 0.2:
+                out[column] = None
+            else:
+                out[column] = self.corrupt(column, kind, self.kinds[index], row[column])
+        self.replace_and_swap(out)
+        return out
+
     def replace_and_swap(self, out: dict[str, Any]) -> None:
         """Other data sets (FEBRL) also replace a whole value by another one and swap two
         values of one kind (first name and surname, two address lines). Chinese ID numbers
@@ -449,10 +479,20 @@ class _Gen:
         for _ in range(DUPLICATES):
             i = rng.randrange(PEOPLE)
             right.append(dict(self.copy_with_errors(rows[i], 0.3), _person=i))
+        for _ in range(COMBINED):
+            i = rng.randrange(PEOPLE)
+            right.append(dict(self.copy_with_two_errors(rows[i]), _person=i))
         for n in range(NAMESAKES):  # same name, born days apart, same district
             p = dict(rng.choice(people))
             p.pop("id", None)
-            p["born"] = p["born"] + pd.Timedelta(days=rng.choice((-1, 1)) * rng.randint(1, 60))
+            if self.dense and rng.random() < 0.3:
+                # Or born the same day in another district: a common name has thousands of
+                # bearers, and a roster of a million holds some born on one day. Their ID
+                # numbers differ in many digits and agree on the birth date.
+                p["region"] = rng.choice([r for r in REGIONS if r != p["region"]])
+            else:
+                days = rng.choice((-1, 1)) * rng.randint(1, 60)
+                p["born"] = p["born"] + pd.Timedelta(days=days)
             p.update(
                 seq=rng.randrange(100),
                 generic_id=self.person()["generic_id"],
@@ -461,8 +501,13 @@ class _Gen:
             if rng.random() < 0.5:
                 p.update(address=self.person()["address"], code=self.person()["code"])
             row = self.render(p)
-            if rng.random() < 0.3:
-                row = self.copy_with_errors(row, 0.15)
+            # A namesake's record has its own typos. With GB 11643 numbers it matters most:
+            # his mistyped number fails its check like a typo of the other person's would,
+            # and only the many other digits that differ tell him apart; so there his
+            # records carry errors as often as a person's own copies do.
+            share, rate = (0.6, 0.3) if self.dense else (0.3, 0.15)
+            if rng.random() < share:
+                row = self.copy_with_errors(row, rate)
             right.append(dict(row, _person=PEOPLE + n))
         for n in range(RELATIVES):  # same family name, address and phone line, another person
             p = dict(rng.choice(people))
@@ -486,11 +531,21 @@ class _Gen:
             p = dict(rng.choice(people))
             source = p.pop("id", None) or self.id_number(p)
             other = self.person()
-            i = rng.choice((14, 15, 16))
-            digit = str((int(source[i]) + rng.randrange(1, 10)) % 10)
-            first17 = source[:i] + digit + source[i + 1 : 17]
+            # Some are written mistyped so that they carry the check character of the number
+            # one digit away, as that number mistyped would: in a crowded roster one typo in
+            # a few hundred lands next to another person's number (anywhere in it) with the
+            # check character agreeing by chance (1 in 11). Only the name tells them apart.
+            mistyped = rng.random() < 0.3
+            while True:
+                i = rng.randrange(17) if mistyped else rng.choice((14, 15, 16))
+                digit = str((int(source[i]) + rng.randrange(1, 10)) % 10)
+                first17 = source[:i] + digit + source[i + 1 : 17]
+                born = pd.to_datetime(first17[6:14], format="%Y%m%d", errors="coerce")
+                if not pd.isna(born) and 1900 <= born.year <= 2099:
+                    break
             p["id"] = first17 + id_check_char(first17)
             p.update(
+                born=born,
                 cn_surname=other["cn_surname"] if rng.random() < 0.7 else p["cn_surname"],
                 cn_given=other["cn_given"],
                 given=other["given"],
@@ -501,7 +556,11 @@ class _Gen:
             person = PEOPLE + NAMESAKES + RELATIVES + STRANGERS + n
             row = self.render(p)
             for (column, kind), profile in zip(self.fields, self.kinds, strict=True):
-                if kind == "id_number" and profile == "cn" and rng.random() < 0.4:
+                if kind != "id_number" or profile != "cn":
+                    continue
+                if mistyped:
+                    row[column] = first17 + source[17]
+                elif rng.random() < 0.4:
                     # Written without its check digit, the typo is no longer ruled out.
                     row[column] = row[column][:17]
             right.append(dict(row, _person=person))
@@ -517,12 +576,13 @@ class _Gen:
 
 
 def training_pairs(
-    fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...], *, seed: int = SEED
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Feature matrix and labels of the generated candidate pairs for a layout."""
+    """Feature matrix and labels of the generated candidate pairs for a layout. The model
+    is trained on those of ``SEED``; another seed draws fresh pairs to check it on."""
     from evaluation import linkage
 
-    left, right = _Gen(fields, kinds).frames()
+    left, right = _Gen(fields, kinds, seed).frames()
     spec = linkage._parse_spec(
         {"left_id": "_rid", "right_id": "_rid", "fields": dict(fields)}, left, right
     )
@@ -542,17 +602,20 @@ def model_for(fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...]) -> Mo
     matrix, labels = training_pairs(fields, kinds)
     if labels.min() == labels.max():
         raise ValueError("the generated training pairs hold only one class")
+    from evaluation.linkage import feature_directions
+
+    # A comparison that never applies to this layout (GB 11643 checks of other numbers)
+    # is all missing: it is dropped rather than binned.
+    used = ~np.isnan(matrix).all(axis=0)
     booster = HistGradientBoostingClassifier(
         max_iter=150,
         learning_rate=0.1,
         max_leaf_nodes=31,
         l2_regularization=1.0,
+        monotonic_cst=feature_directions(fields)[used].tolist(),
         random_state=SEED,
     )
     model = CalibratedClassifierCV(booster, method="isotonic", cv=3, ensemble=False)
-    # A comparison that never applies to this layout (GB 11643 checks of other numbers)
-    # is all missing: it is dropped rather than binned.
-    used = ~np.isnan(matrix).all(axis=0)
     # One OpenMP thread: on a loaded 2-core machine more threads make the fit 10x slower.
     with threadpool_limits(limits=1):
         model.fit(matrix[:, used], labels)

@@ -6,8 +6,10 @@ per test process (cached in memory), so each test links small frames.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,6 +17,7 @@ from evaluation import linkage_model
 from evaluation.linkage import (
     OUTPUT_COLUMNS,
     evidence_json,
+    feature_directions,
     id_regions,
     link,
     link_chunked,
@@ -22,7 +25,7 @@ from evaluation.linkage import (
 )
 from orgs_registry.identifiers import make_id_number, validate_id_number
 
-CN_SPEC = {
+CN_SPEC: dict[str, Any] = {
     "left_id": "person_id",
     "right_id": "staff_id",
     "fields": {"id_number": "id_number", "name": "person_name", "phone": "phone"},
@@ -39,6 +42,15 @@ LATIN_SPEC = {
         "postcode": "exact",
     },
 }
+# The layout of the double-funding screens (evaluation.integrity.PERSON_SPEC), at their
+# threshold: a pair below it raises no flag.
+PERSON_SPEC: dict[str, Any] = {
+    "left_id": "person_id",
+    "right_id": "staff_id",
+    "fields": {"name": "person_name", "id_number": "id_number", "birth_date": "date"},
+    "min_probability": 0.8,
+}
+LAYOUTS = {"cn": CN_SPEC | {"min_probability": 0.8}, "person": PERSON_SPEC}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]
 
@@ -52,6 +64,7 @@ def roster_row(n: int) -> dict[str, object]:
             region=("500103", "500105", "500106")[n % 3], born=born, sequence=n, male=n % 2 == 0
         ),
         "phone": f"138{n:08d}" if n % 2 else None,
+        "birth_date": born,
     }
 
 
@@ -66,7 +79,7 @@ def staff(*rows: dict[str, object]) -> pd.DataFrame:
         records.append(
             {"staff_id": f"s{index}", "name": None, "id_number": None, "phone": None} | row
         )
-    return pd.DataFrame(records, columns=["staff_id", "name", "id_number", "phone"])
+    return pd.DataFrame(records, columns=["staff_id", "name", "id_number", "phone", "birth_date"])
 
 
 def person(roster: pd.DataFrame, n: int) -> dict[str, object]:
@@ -205,6 +218,113 @@ def test_day_and_month_swapped_in_a_date_is_named_in_the_evidence():
     assert pairs.iloc[0]["evidence"]["date_of_birth"] == "day_month_swapped"
 
 
+# --- two errors at once ----------------------------------------------------------------------
+# Each error alone links; so must two in one record, in the layout of the bid staff against
+# the roster (ID number, name, phone) and in that of the double-funding screens (name, ID
+# number, birth date), at the screens' threshold of 0.8.
+
+
+def one_wrong_digit(number: str, position: int) -> str:
+    """``number`` with the digit at ``position`` (0-based) mistyped; +5 also flips the sex
+    digit's parity at position 16, the case that used to miss."""
+    return number[:position] + str((int(number[position]) + 5) % 10) + number[position + 1 :]
+
+
+def swapped_digits(number: str, start: int) -> str:
+    """``number`` with the first two differing neighbours from ``start`` on swapped."""
+    i = next(i for i in range(start, 17) if number[i] != number[i + 1])
+    return number[:i] + number[i + 1] + number[i] + number[i + 2 :]
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) for c in text)
+
+
+def born_of(p: dict[str, object]) -> date:
+    born = p["birth_date"]
+    assert isinstance(born, date)
+    return born
+
+
+def record_of(p: dict[str, object], **written: object) -> dict[str, object]:
+    """A bid-staff record of roster person ``p``: the birth date as on the roster unless
+    ``written`` says otherwise, no phone."""
+    return {"birth_date": p["birth_date"]} | written
+
+
+def linked_to(pairs: pd.DataFrame, p: dict[str, object]) -> pd.Series:
+    match = only_match(pairs, "s0")
+    assert match["left_id"] == p["person_id"], pairs
+    assert match["probability"] >= 0.8
+    return match
+
+
+@pytest.mark.parametrize("layout", ["cn", "person"])
+@pytest.mark.parametrize("position", [2, 9, 13, 14, 15, 16])
+def test_a_homophone_with_one_wrong_id_digit_links(roster, layout, position):
+    p = person(roster, 2)
+    assert p["name"] == "张伟"
+    record = record_of(p, name="张玮", id_number=one_wrong_digit(str(p["id_number"]), position))
+    match = linked_to(link(roster, staff(record), LAYOUTS[layout]), p)
+    assert match["evidence"]["name"] == "homophone"
+    assert match["evidence"]["id_number"] == "one_digit"
+
+
+@pytest.mark.parametrize("layout", ["cn", "person"])
+@pytest.mark.parametrize("start", [1, 7, 12, 15])
+def test_a_homophone_with_two_swapped_id_digits_links(roster, layout, start):
+    p = person(roster, 14)
+    assert p["name"] == "胡静"
+    record = record_of(p, name="胡靖", id_number=swapped_digits(str(p["id_number"]), start))
+    match = linked_to(link(roster, staff(record), LAYOUTS[layout]), p)
+    assert match["evidence"]["name"] == "homophone"
+    assert match["evidence"]["id_number"] == "transposition"
+
+
+@pytest.mark.parametrize("layout", ["cn", "person"])
+def test_a_homophone_with_the_15_digit_legacy_number_links(roster, layout):
+    p = person(roster, 2)
+    number = str(p["id_number"])
+    record = record_of(p, name="章伟", id_number=number[:6] + number[8:17])
+    match = linked_to(link(roster, staff(record), LAYOUTS[layout]), p)
+    assert match["evidence"]["name"] == "homophone"
+    assert match["evidence"]["id_number"] == "legacy_15"
+
+
+@pytest.mark.parametrize("layout", ["cn", "person"])
+@pytest.mark.parametrize("position", [4, 11, 16])
+def test_full_width_digits_with_one_wrong_digit_link(roster, layout, position):
+    p = person(roster, 33)
+    wrong = full_width(one_wrong_digit(str(p["id_number"]), position))
+    match = linked_to(
+        link(roster, staff(record_of(p, name=p["name"], id_number=wrong)), LAYOUTS[layout]), p
+    )
+    assert match["evidence"]["id_number"] == "one_digit"
+    assert match["evidence"]["name"] == "exact"
+
+
+@pytest.mark.parametrize("layout", ["cn", "person"])
+@pytest.mark.parametrize("written", ["Zhang Wei", "WEI Zhang", "zhangwei"])
+@pytest.mark.parametrize("position", [10, 16])
+def test_a_pinyin_spelling_with_one_wrong_digit_links(roster, layout, written, position):
+    p = person(roster, 2)
+    record = record_of(p, name=written, id_number=one_wrong_digit(str(p["id_number"]), position))
+    match = linked_to(link(roster, staff(record), LAYOUTS[layout]), p)
+    assert match["evidence"]["name"] in {"pinyin", "reordered"}
+    assert match["evidence"]["id_number"] == "one_digit"
+
+
+@pytest.mark.parametrize("number_as", ["written", "without_check_digit"])
+def test_a_missing_birth_date_with_a_homophone_links(roster, number_as):
+    p = person(roster, 14)
+    number = str(p["id_number"])
+    written = number if number_as == "written" else number[:17]
+    record = record_of(p, name="胡靖", id_number=written, birth_date=None)
+    match = linked_to(link(roster, staff(record), PERSON_SPEC), p)
+    assert match["evidence"]["name"] == "homophone"
+    assert match["evidence"]["birth_date"] == "missing"
+
+
 # --- missing values ---------------------------------------------------------------------------
 
 
@@ -259,6 +379,41 @@ def test_a_valid_number_one_digit_away_with_another_name_is_not_linked(roster):
     assert p["person_id"] not in set(pairs["left_id"])
 
 
+@pytest.mark.parametrize("layout", ["cn", "person"])
+@pytest.mark.parametrize("days", [1, 9, 30])
+@pytest.mark.parametrize("mistyped", [False, True])
+def test_a_namesake_with_a_common_name_born_days_apart_is_not_linked(
+    roster, layout, days, mistyped
+):
+    """Same name and district, born days apart: another person, even when his own number
+    is written with a wrong digit."""
+    p = person(roster, 0)
+    assert p["name"] == "王伟"
+    born = born_of(p) + timedelta(days=days)
+    other = make_id_number(region=str(p["id_number"])[:6], born=born, sequence=58, male=True)
+    if mistyped:
+        other = one_wrong_digit(other, 3)
+    record = {"name": "王伟", "id_number": other, "birth_date": born}
+    pairs = link(roster, staff(record), LAYOUTS[layout] | {"min_probability": 0.5})
+    assert p["person_id"] not in set(pairs["left_id"])
+
+
+@pytest.mark.parametrize("layout", ["cn", "person"])
+@pytest.mark.parametrize("mistyped", [False, True])
+def test_a_namesake_born_the_same_day_elsewhere_is_not_linked(roster, layout, mistyped):
+    """Same common name and birth date, an ID number that differs in many digits (another
+    district, another sequence number): another person, mistyped or not."""
+    p = person(roster, 0)
+    number = str(p["id_number"])
+    other = make_id_number(region="310115", born=born_of(p), sequence=63, male=False)
+    assert sum(a != b for a, b in zip(number, other, strict=True)) >= 5
+    if mistyped:
+        other = one_wrong_digit(other, 15)
+    record = {"name": "王伟", "id_number": other, "birth_date": born_of(p)}
+    pairs = link(roster, staff(record), LAYOUTS[layout] | {"min_probability": 0.5})
+    assert p["person_id"] not in set(pairs["left_id"])
+
+
 def test_a_stranger_with_a_common_name_is_not_linked(roster):
     stranger = make_id_number(region="110101", born=date(2001, 6, 9), sequence=44, male=True)
     pairs = link(roster, staff({"name": "王伟", "id_number": stranger}), CN_SPEC)
@@ -286,7 +441,11 @@ def test_the_output_has_the_contract_columns_ids_and_probabilities(roster):
 def test_min_probability_sets_the_threshold(roster):
     p = person(roster, 14)
     number = str(p["id_number"])
-    namesake = number[:14] + "77" + number[16:]  # same district and birthday, another person
+    born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    # Same district and birthday, another person: a valid number of its own.
+    namesake = make_id_number(region=number[:6], born=born, sequence=77, male=True)
+    assert namesake[:14] == number[:14]
+    assert namesake != number
     right = staff({"name": p["name"], "id_number": namesake}, {"id_number": number})
     everything = link(roster, right, CN_SPEC | {"min_probability": 0.0})
     assert not everything.empty
@@ -408,10 +567,48 @@ def test_the_model_of_a_layout_is_trained_once_and_kept():
     assert linkage_model.model_for(CN_LAYOUT, ("cn", "cn", "phone")) is first
 
 
+# Columns of the CN layout's feature matrix: the ID block comes first (12 columns), then
+# the name block.
+ID_HAMMING = 3
+NAME_EXACT = 12 + 1
+
+
 def test_generated_training_pairs_hold_matches_and_more_non_matches():
     matrix, labels = linkage_model.training_pairs(CN_LAYOUT, ("cn", "cn", "phone"))
     assert len(matrix) == len(labels) >= 1000
     assert 0.2 < labels.mean() < 0.8
-    # Namesakes: the name agrees exactly (feature 1 of the name block) on non-matches too.
-    name_exact = matrix[:, 11 + 1]
-    assert (name_exact[labels == 0] == 1).sum() >= 100
+    # Namesakes: the name agrees exactly on non-matches too.
+    assert (matrix[labels == 0, NAME_EXACT] == 1).sum() >= 100
+
+
+def test_generated_training_pairs_hold_matches_with_two_errors_at_once():
+    """A wrong ID digit and a name written otherwise in one record: without such pairs the
+    model ruled on them from the hard negatives around them."""
+    matrix, labels = linkage_model.training_pairs(CN_LAYOUT, ("cn", "cn", "phone"))
+    both_wrong = (matrix[:, ID_HAMMING] == 1) & (matrix[:, NAME_EXACT] == 0)
+    assert (both_wrong & (labels == 1)).sum() >= 150
+
+
+def test_the_id_distances_may_only_lower_the_probability():
+    directions = feature_directions(CN_LAYOUT)
+    assert directions[ID_HAMMING] == -1
+    assert directions[NAME_EXACT] == 0
+    matrix, _ = linkage_model.training_pairs(CN_LAYOUT, ("cn", "cn", "phone"))
+    assert len(directions) == matrix.shape[1]
+
+
+def test_probabilities_are_calibrated_on_fresh_generated_pairs():
+    """Pairs drawn with another seed than the model's: in each tenth of the probability
+    scale that holds enough pairs, the share of true matches is about the probability."""
+    model = linkage_model.model_for(CN_LAYOUT, ("cn", "cn", "phone"))
+    matrix, labels = linkage_model.training_pairs(CN_LAYOUT, ("cn", "cn", "phone"), seed=7)
+    probability = model.predict(matrix)
+    bins = np.minimum((probability * 10).astype(int), 9)
+    gap = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        if inside.sum() >= 100:
+            assert abs(probability[inside].mean() - labels[inside].mean()) < 0.05, b
+        gap += abs(probability[inside].mean() - labels[inside].mean()) * inside.sum()
+    assert gap / len(labels) < 0.01  # expected calibration error
+    assert ((probability >= 0.5) == labels).mean() > 0.98
