@@ -1,5 +1,9 @@
 """API v1: statistics (see reports/api_urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reports import api_statistics
+
+urlpatterns = [
+    path("statistics/", api_statistics.StatisticsView.as_view(), name="statistics"),
+]

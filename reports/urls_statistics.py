@@ -1,5 +1,9 @@
 """Pages of the reports app: statistics (see reports/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reports import views_statistics
+
+urlpatterns = [
+    path("statistics/", views_statistics.statistics_page, name="statistics"),
+]
