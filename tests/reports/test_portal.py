@@ -713,3 +713,13 @@ def test_every_link_of_the_data_page_answers_a_visitor(record):
                 decoded = json.dumps(json.loads(decoded), ensure_ascii=False)
             # Downloads carry no more than the pages: no personal data, nothing sealed.
             assert not [value for value in never if value and value in decoded], link
+
+
+def test_the_tender_page_leads_to_its_opening_record_and_award_notice(record):
+    page = text(get(url("tenders:detail", record.awarded)))
+    assert f'href="{url("reports:opening", record.awarded)}"' in page
+    assert f'href="{url("reports:result", record.awarded)}"' in page
+
+    sealed = text(get(url("tenders:detail", record.closed)))
+    assert url("reports:opening", record.closed) not in sealed
+    assert url("reports:result", record.closed) not in sealed
