@@ -249,7 +249,12 @@ def _labels(choices: Any) -> dict[str, str]:
 
 
 def _column_values(column: Column, raw: pd.DataFrame, user: Any) -> pd.Series:
-    series = raw[column.key].astype(object).where(raw[column.key].notna(), None)
+    # Missing values are None whatever pandas made of them (NaN, NaT, pd.NA).
+    series = pd.Series(
+        [None if _missing(v) else v for v in raw[column.key].tolist()],
+        index=raw.index,
+        dtype=object,
+    )
     if column.masked_unless is not None and column.mask is not None:
         whole = column.masked_unless(user, raw)
         mask = column.mask
@@ -261,21 +266,21 @@ def _column_values(column: Column, raw: pd.DataFrame, user: Any) -> pd.Series:
         )
     if column.choices is not None:
         labels = _labels(column.choices)
-        series = series.map(lambda v: labels.get(str(v), v) if v is not None else None)
+        series = series.map(lambda v: None if _missing(v) else labels.get(str(v), v))
     if column.kind == DATETIME:
         moments = pd.to_datetime(series, utc=True)
         zone = str(settings.TIME_ZONE)
         return moments.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("s")
     if column.kind == BOOLEAN:
         yes, no = gettext("Yes"), gettext("No")
-        return series.map(lambda v: None if v is None else (yes if v else no))
+        return series.map(lambda v: None if _missing(v) else (yes if v else no))
     if column.kind == MONEY:
-        return series.map(lambda v: None if v is None else Decimal(str(v)))
+        return series.map(lambda v: None if _missing(v) else Decimal(str(v)))
     if column.kind == NUMBER:
         return series.map(lambda v: Decimal(v) if isinstance(v, str) else v)
     if column.kind == DATE:
         return series.map(lambda v: v.date() if isinstance(v, datetime) else v)
-    return series.map(lambda v: None if v is None else str(v))
+    return series.map(lambda v: None if _missing(v) else str(v))
 
 
 def frame_from_rows(columns: Iterable[Column], rows: Rows, *, user: Any) -> pd.DataFrame:
