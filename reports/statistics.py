@@ -39,7 +39,7 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, IntegerField, Q, Sum
+from django.db.models import Count, F, IntegerField, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
@@ -103,6 +103,7 @@ PUBLIC_FLAG_STATES = (FlagStatus.CONFIRMED.value, FlagStatus.RESOLVED.value)
 FLAG_STATES = tuple(FlagStatus.values)
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 def audience_for(user: Any) -> str:
@@ -180,9 +181,9 @@ def breakdown(awards: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
 
 
 def _with_shares(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["amount"] = [Decimal(value).quantize(Decimal("0.01")) for value in frame["amount"]]
+    frame["amount"] = frame["amount"].map(lambda value: Decimal(value).quantize(CENT))
     total = float(sum(frame["amount"], ZERO))
-    frame["share"] = [_share(float(value), total) for value in frame["amount"]]
+    frame["share"] = frame["amount"].astype(float) / total * 100 if total else None
     frame = frame.sort_values(["amount", "label"], ascending=[False, True], kind="stable")
     return frame.reset_index(drop=True)[["key", "label", "tenders", "amount", "share"]]
 
@@ -205,11 +206,8 @@ def community_breakdown(
     merged = awards[["tender", "amount"]].merge(areas, on="tender", how="left")
     whole = merged["key"].isna()
     merged.loc[whole, ["key", "label", "parts"]] = ["", whole_label, 1]
-    # Decimal / int, element by element (object columns): the shares stay exact.
-    merged["part"] = [
-        Decimal(amount) / int(parts)
-        for amount, parts in zip(merged["amount"], merged["parts"], strict=True)
-    ]
+    # Decimal / int on object columns: the shares stay exact.
+    merged["part"] = merged["amount"] / merged["parts"].astype("int64").astype(object)
     grouped = merged.groupby("key", sort=False).agg(
         label=("label", "first"), tenders=("tender", "size"), amount=("part", "sum")
     )
@@ -376,9 +374,16 @@ def _english() -> bool:
     return (get_language() or "").startswith("en")
 
 
-def _name(row: Mapping[str, Any], prefix: str) -> str:
-    english = row.get(f"{prefix}name_en")
-    return str(english) if _english() and english else str(row.get(f"{prefix}name_zh") or "")
+AWARD_COLUMNS = ["tender_id", "amount", "budget", "method", "category", "name_zh", "name_en"]
+AREA_COLUMNS = ["tender_id", "key", "name_zh", "name_en"]
+
+
+def _names(frame: pd.DataFrame) -> pd.Series:
+    """The ``name_zh`` / ``name_en`` pair in the active language (Chinese when there is no
+    English name)."""
+    if not _english():
+        return frame["name_zh"]
+    return frame["name_en"].where(frame["name_en"].astype(bool), frame["name_zh"])
 
 
 def _per_year(rows: Iterable[Mapping[str, Any]]) -> dict[int, Decimal]:
@@ -444,41 +449,34 @@ def _spending_by_year(filters: Filters) -> pd.DataFrame:
 def _award_rows(filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The awards of the chosen period (one row each) and the communities they serve."""
     awards = _within(_awards(filters), filters.year)
-    rows = list(
-        awards.values(
+    rows = awards.values(
+        "tender_id",
+        amount=F("bid__price"),
+        budget=F("tender__budget"),
+        method=F("tender__method"),
+        category=F("tender__category__code"),
+        name_zh=F("tender__category__name_zh"),
+        name_en=F("tender__category__name_en"),
+    ).order_by("tender_id")
+    frame = pd.DataFrame.from_records(list(rows), columns=AWARD_COLUMNS).astype(object)
+    frame = frame.rename(columns={"tender_id": "tender"})
+    methods = {code: str(label) for code, label in ProcurementMethod.choices}
+    frame["method_label"] = frame["method"].map(methods)
+    frame["category_label"] = _names(frame)
+    served = (
+        Tender.communities.through.objects.filter(tender_id__in=awards.values("tender_id"))
+        .values(
             "tender_id",
-            "bid__price",
-            "tender__budget",
-            "tender__method",
-            "tender__category__code",
-            "tender__category__name_zh",
-            "tender__category__name_en",
-        ).order_by("tender_id")
+            key=F("community__code"),
+            name_zh=F("community__name_zh"),
+            name_en=F("community__name_en"),
+        )
+        .order_by("tender_id", "community__sort_order", "community__code")
     )
-    frame = pd.DataFrame(
-        {
-            "tender": [row["tender_id"] for row in rows],
-            "amount": [row["bid__price"] for row in rows],
-            "budget": [row["tender__budget"] for row in rows],
-            "method": [row["tender__method"] for row in rows],
-            "method_label": [str(ProcurementMethod(row["tender__method"]).label) for row in rows],
-            "category": [row["tender__category__code"] for row in rows],
-            "category_label": [_name(row, "tender__category__") for row in rows],
-        },
-        dtype=object,
-    )
-    served = Tender.communities.through.objects.filter(
-        tender_id__in=awards.values("tender_id")
-    ).values("tender_id", "community__code", "community__name_zh", "community__name_en")
-    areas = [
-        {
-            "tender": row["tender_id"],
-            "key": row["community__code"],
-            "label": _name(row, "community__"),
-        }
-        for row in served.order_by("tender_id", "community__sort_order", "community__code")
-    ]
-    return frame, pd.DataFrame(areas, columns=["tender", "key", "label"], dtype=object)
+    areas = pd.DataFrame.from_records(list(served), columns=AREA_COLUMNS).astype(object)
+    areas = areas.rename(columns={"tender_id": "tender"})
+    areas["label"] = _names(areas)
+    return frame, areas[["tender", "key", "label"]]
 
 
 def _opened_tenders(filters: Filters) -> pd.DataFrame:
