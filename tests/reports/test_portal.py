@@ -52,6 +52,9 @@ SEALED_PRICES = ("399123.45", "388765.43", "377654.32")
 DRAFT_TITLE = "尚未发布的草稿项目"
 PENDING_TITLE = "等待审批的项目"
 SEALED_BIDDERS = ("密封投标甲中心", "密封投标乙中心", "密封投标丙中心")
+QUESTION = "热线是否需要二十四小时值守？"
+ANSWER = "需要，夜间可由两名社工轮值。"
+UNANSWERED = "能否提前公布预算明细？"
 
 
 @dataclass
@@ -99,7 +102,12 @@ def _build(clock) -> Record:
         submit_bid(closed, make_bidder(name), price)
     clock.advance(days=26)  # C's deadline is past; nobody opened it
     still_open = make(title="社区心理热线项目")
-    submit_bid(still_open, make_bidder(SEALED_BIDDERS[2]), SEALED_PRICES[2])
+    asker = make_bidder(SEALED_BIDDERS[2])
+    submit_bid(still_open, asker, SEALED_PRICES[2])
+    # Questions (澄清): the answered one is public, without the asker; the other is not.
+    answered = tender_services.question_ask(tender=still_open, actor=asker.admin, text=QUESTION)
+    tender_services.question_answer(question=answered, actor=official, answer=ANSWER)
+    tender_services.question_ask(tender=still_open, actor=asker.admin, text=UNANSWERED)
     draft = make(title=DRAFT_TITLE, published=False)
     pending = make(title=PENDING_TITLE, published=False)
     tender_services.tender_publish(tender=pending, actor=official)
@@ -627,7 +635,7 @@ def forbidden(record: Record) -> list[str]:
         values += [organization.phone, organization.phone[3:]]
     for price in SEALED_PRICES:
         values += [price, f"{Decimal(price):,.2f}"]
-    return [*values, DRAFT_TITLE, PENDING_TITLE]
+    return [*values, DRAFT_TITLE, PENDING_TITLE, UNANSWERED]
 
 
 def test_no_public_page_shows_personal_data_sealed_bids_or_unpublished_tenders(record):
@@ -649,6 +657,14 @@ def test_the_sealed_bidders_are_named_on_no_tender_or_portal_page(record):
     for path in pages:
         page = text(client.get(path))
         assert not [name for name in SEALED_BIDDERS if name in page], path
+
+
+def test_the_tender_page_publishes_the_answered_question_without_its_asker(record):
+    page = text(get(url("tenders:detail", record.open)))
+    assert QUESTION in page
+    assert ANSWER in page
+    assert UNANSWERED not in page
+    assert SEALED_BIDDERS[2] not in page
 
 
 def test_the_team_of_a_contract_is_shown_masked(record):
