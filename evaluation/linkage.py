@@ -787,7 +787,7 @@ def _swapped_fields(fields, left, right, li, ri) -> list[np.ndarray]:
 # held to that (a monotonic constraint), so that a number many digits away never scores
 # above one a digit away where the generated pairs hold few numbers that far apart (a
 # namesake born the same day elsewhere whose own number is mistyped).
-_DECREASING = {"id_number": (3, 5)}
+_DECREASING = {"id_number": (3, 5)}  # _compare_id's Hamming and edit distances
 
 
 def _features(spec_fields, left, right, li, ri) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -9,12 +9,15 @@ few seconds.
 ``bid_staff(roster, n)``: half copied from the roster with the errors of issue 7 point 2
 (one wrong ID digit, two swapped ID digits, the 15-digit legacy number, the check digit
 left out, full-width characters, a homophone, the name in pinyin, a missing ID number or
-name, and some with two errors), half not on the roster: namesakes of roster people born
-1-30 days apart in the same district, and strangers. ``truth`` holds the roster
-``person_id`` of each bid-staff record, or ``-1``.
+name; a fifth with two errors at once, ``COMBINED``), half not on the roster: namesakes of
+roster people born 1-30 days apart in the same district, and strangers. ``truth`` holds the
+roster ``person_id`` of each bid-staff record, or ``-1``; ``error`` the errors written
+into it (``"name_homophone+id_one_digit"``), empty when it is not on the roster.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,7 +117,20 @@ ERRORS = (
 )
 
 
-def _apply(kind: str, name: str, idn: str, rng: np.random.Generator, homo, sound):
+# Two errors in one record, applied in this order (issue 7 point 2): each alone links, and
+# so must the pair. The bench layout has no birth date; its missing field is the ID number.
+COMBINED = (
+    ("name_homophone", "id_one_digit"),
+    ("name_homophone", "id_transposition"),
+    ("name_homophone", "id_legacy_15"),
+    ("id_one_digit", "id_full_width"),
+    ("name_pinyin", "id_one_digit"),
+    ("id_missing", "name_homophone"),
+)
+
+
+def _apply(kind: str, name: Any, idn: Any, rng: np.random.Generator, homo, sound):
+    """``name`` and ``idn`` with the error ``kind`` written into them (``None``: left out)."""
     if kind == "id_one_digit":
         i = int(rng.integers(0, 17))
         idn = idn[:i] + str((int(idn[i]) + int(rng.integers(1, 10))) % 10) + idn[i + 1 :]
@@ -159,29 +175,37 @@ def bid_staff(people: pd.DataFrame, n: int, seed: int = 11) -> pd.DataFrame:
     homo = _homophone_map()
     sound = _pinyin_of(SURNAMES + GIVEN)
     on_roster = n // 2
-    # Records copied from the roster, each with one error (a fifth with two).
+    # Records copied from the roster, each with one error; every fifth with two at once,
+    # the combinations of issue 7 point 2 in turn.
     picks = rng.choice(len(people), on_roster, replace=False)
     source = people.iloc[picks]
-    kinds = np.array(ERRORS)[np.arange(on_roster) % len(ERRORS)]
-    second = np.where(
-        rng.random(on_roster) < 0.2,
-        np.array(ERRORS[:5])[rng.integers(0, 5, on_roster)],
-        "",
-    )
-    names, ids, phones = [], [], []
-    for name, idn, phone, kind, more in zip(
-        source["name"], source["id_number"], source["phone"], kinds, second, strict=True
+    plans = [
+        COMBINED[(i // 5) % len(COMBINED)]
+        if i % 5 == 0
+        else (ERRORS[(i - i // 5 - 1) % len(ERRORS)],)
+        for i in range(on_roster)
+    ]
+    names, ids, phones, errors = [], [], [], []
+    for name, idn, phone, plan in zip(
+        source["name"], source["id_number"], source["phone"], plans, strict=True
     ):
-        if kind == "id_missing" and not isinstance(phone, str):
-            kind = "name_homophone"  # nothing but a name would be left to link it by
-        name, idn = _apply(kind, name, idn, rng, homo, sound)
-        if more and idn is not None and kind.startswith("name"):
-            name, idn = _apply(more, name, idn, rng, homo, sound)
+        if "id_missing" in plan and not isinstance(phone, str):
+            # Nothing but a name would be left to link it by.
+            plan = ("name_homophone",) if len(plan) == 1 else COMBINED[0]
+        for kind in plan:
+            name, idn = _apply(kind, name, idn, rng, homo, sound)
         names.append(name)
         ids.append(idn)
-        phones.append(phone if kind == "id_missing" or rng.random() < 0.5 else None)
+        phones.append(phone if "id_missing" in plan or rng.random() < 0.5 else None)
+        errors.append("+".join(plan))
     copied = pd.DataFrame(
-        {"name": names, "id_number": ids, "phone": phones, "truth": source["person_id"].to_numpy()}
+        {
+            "name": names,
+            "id_number": ids,
+            "phone": phones,
+            "truth": source["person_id"].to_numpy(),
+            "error": errors,
+        }
     )
     # Namesakes: same name and district, born 1-30 days apart, another sequence number.
     rest = n - on_roster
@@ -203,6 +227,7 @@ def bid_staff(people: pd.DataFrame, n: int, seed: int = 11) -> pd.DataFrame:
             "id_number": np.concatenate([namesake_ids, stranger_ids]),
             "phone": pd.Series(phone).where(rng.random(rest) < 0.5),
             "truth": -1,
+            "error": "",
         }
     )
     # ID numbers are unique: a drawn number that is already on the roster is dropped.
