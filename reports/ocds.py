@@ -3,41 +3,47 @@
 Every published tender is one contracting process (``ocid`` = ``OCDS_OCID_PREFIX`` + "-" +
 the tender's reference) with one release per public event, in time order:
 
-====================  ========================  =========================================
-event                 tags                      what becomes public
-====================  ========================  =========================================
-publication           tender                    the tender notice (values at publication)
-each amendment        tenderAmendment           the amended tender, ``tender.amendments``
-opening               tenderUpdate              the bids: statistics and details
-failure (流标)         tenderUpdate              ``tender.status`` "unsuccessful"
-award notice          award                     the award and its supplier
-award withdrawn       awardCancellation         the award "cancelled"
-contract signed       contract                  the contract and its payment milestones
-milestone settled     implementation            ``implementation.milestones`` met/notMet
-payment recorded      implementation            ``implementation.transactions``
-contract ended        contractTermination       the contract "terminated"
-cancellation          tenderCancellation        ``tender.status`` "cancelled", the reason
-====================  ========================  =========================================
+==================  ===================  ==================================================
+event               tags                 what the release adds
+==================  ===================  ==================================================
+publication         tender               the tender notice (its values at publication),
+                                         the buyer
+each amendment      tenderAmendment      the amended tender and ``tender.amendments``
+opening             tenderUpdate         the bids (extension): statistics, details
+review done         tenderUpdate         each bid valid or disqualified, valid-bid figures
+failure (流标)       tenderUpdate         ``tender.status`` "unsuccessful" and the reason
+award notice        award                the award and its supplier
+award withdrawn     awardCancellation    the award "cancelled"
+contract signed     contract             the contract and its payment milestones
+milestone settled   implementation       the milestone met or not met
+payment recorded    implementation       the transaction, payer and payee
+contract ended      contractTermination  the contract "terminated"
+cancellation        tenderCancellation   ``tender.status`` "cancelled" and the reason
+==================  ===================  ==================================================
 
-Each release is a snapshot of what was public at its date, so a release never shows what
-was learnt later (the tender release carries the values before any amendment) and its
-content does not change once published; ids are ``{ocid}-{event}`` and stay stable.
-Events at the same instant (a termination and the milestones it withholds) are one
-release with several tags.
+Releases are incremental, as OCDS intends: each carries what its event made public (a
+party appears with every role it has at that moment) and a record of the process is the
+releases merged in date order (OCDS merge rules: objects field by field, arrays of objects by
+``id``). A release never shows what was learnt later, so it does not change once published,
+and its id (``{ocid}-{event}``) is stable. Events in the same second (an opening and the
+failure it causes; a termination and the milestones it withholds) are one release with
+several tags.
 
-Sealed bids (DESIGN.md 6): nothing about bids, not even their number, appears before
-the opening; afterwards the opened bids (the opening record is public) are published
-through the bids extension. No personal data: organizations only, never people, users or
-ID numbers.
+Sealed bids (DESIGN.md 6): nothing about bids, not even their number, appears before the
+opening; afterwards the opened bids (the opening record is public) are published through
+the bids extension. No personal data: organizations only, never people, users or ID numbers.
 
-Reading is batched: ``releases_for`` and ``package_chunks`` walk the tenders by primary
-key in batches of ``BATCH_SIZE`` with a fixed number of queries per batch, and the package
-is written release by release, so memory stays flat however many tenders there are.
+Reading is batched: ``releases_for`` and ``package_chunks`` walk the tenders by primary key,
+``BATCH_SIZE`` at a time, with a fixed number of queries per batch that read plain rows
+(``values()``: no model instances to build), and the package is written tender by tender,
+so memory stays flat however many tenders there are.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -46,14 +52,14 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import AuditAction, AuditEvent
+from orgs_registry.models import ServiceCategory
 from tenders.models import (
     PUBLIC_CONTRACT_STATES,
     PUBLIC_TENDER_STATES,
@@ -61,6 +67,7 @@ from tenders.models import (
     Award,
     Bid,
     BidStatus,
+    Community,
     Contract,
     Milestone,
     MilestoneKind,
@@ -92,50 +99,57 @@ METHODS: dict[str, str] = {
     ProcurementMethod.COMPETITIVE_CONSULTATION.value: "open",
 }
 
-# Event kinds in the order they are listed when two happen at the same instant.
-_RANK = {
-    "tender": 0,
-    "amendment": 1,
-    "opening": 2,
-    "failure": 3,
-    "award": 4,
-    "award-withdrawn": 5,
-    "contract": 6,
-    "milestone-settled": 7,
-    "milestone-paid": 8,
-    "contract-end": 9,
-    "cancellation": 10,
-}
-_TAGS = {
+# Event kinds: their order when two happen in the same second, and their release tag.
+_KINDS = {
     "tender": "tender",
     "amendment": "tenderAmendment",
     "opening": "tenderUpdate",
+    "review": "tenderUpdate",
     "failure": "tenderUpdate",
     "award": "award",
     "award-withdrawn": "awardCancellation",
     "contract": "contract",
-    "milestone-settled": "implementation",
-    "milestone-paid": "implementation",
+    "milestone": "implementation",
+    "payment": "implementation",
     "contract-end": "contractTermination",
     "cancellation": "tenderCancellation",
 }
-_REVIEWED_VALID = frozenset({BidStatus.QUALIFIED, BidStatus.RANKED, BidStatus.WON, BidStatus.LOST})
-# django-fsm reads every state field when a model is loaded: the statuses are always read.
-_BID_FIELDS = (
+_RANK = {kind: rank for rank, kind in enumerate(_KINDS)}
+_VALID_BIDS = frozenset({BidStatus.QUALIFIED, BidStatus.RANKED, BidStatus.WON, BidStatus.LOST})
+
+_TENDER_FIELDS = (
     "id",
-    "tender_id",
-    "organization__name",
-    "organization__uscc",
-    "organization__status",
-    "price",
-    "status",
-    "submitted_at",
+    "reference",
+    "title",
+    "description",
+    "category_id",
+    "method",
+    "budget",
+    "service_start",
+    "service_end",
+    "eligibility_notes",
+    "question_deadline",
+    "bid_deadline",
+    "published_at",
     "opened_at",
-    "reviewed_at",
+    "failed_at",
+    "failed_reason",
+    "cancelled_at",
+    "cancel_reason",
+)
+# The amendable fields whose earlier values an amendment keeps (tenders.services).
+_AMENDED = (
+    "description",
+    "eligibility_notes",
+    "budget",
+    "bid_deadline",
+    "question_deadline",
+    "service_start",
+    "service_end",
 )
 
 
-# --- Which tenders, read how --------------------------------------------------------------------
+# --- Which tenders -------------------------------------------------------------------------------
 
 
 def published_tenders(queryset: QuerySet[Tender] | None = None) -> QuerySet[Tender]:
@@ -148,72 +162,197 @@ def published_tenders(queryset: QuerySet[Tender] | None = None) -> QuerySet[Tend
     )
 
 
-def with_related(queryset: QuerySet[Tender]) -> QuerySet[Tender]:
-    """``queryset`` with everything a release reads, in a fixed number of queries per batch.
+def ocid(tender: Tender | Mapping[str, Any]) -> str:
+    reference = tender["reference"] if isinstance(tender, Mapping) else tender.reference
+    return f"{settings.OCDS_OCID_PREFIX}-{reference}"
+
+
+# --- Reading, one batch at a time ----------------------------------------------------------------
+
+
+def _grouped(rows: Iterable[Any], key: str) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row[key]].append(row)
+    return groups
+
+
+@dataclass
+class Batch:
+    """Up to ``BATCH_SIZE`` tenders and every row their releases read, as plain dicts.
 
     Bids are read without their sealed content and only once opened: the unopened ones are
     not even loaded.
     """
-    return queryset.select_related("category", "contract__organization").prefetch_related(
-        "communities",
-        Prefetch("amendments", queryset=Amendment.objects.order_by("number")),
-        Prefetch("documents", queryset=TenderDocument.objects.order_by("uploaded_at", "pk")),
-        Prefetch(
-            "bids",
-            queryset=Bid.objects.filter(opened_at__isnull=False)
-            .select_related("organization")
-            .only(*_BID_FIELDS)
-            .order_by("submitted_at", "pk"),
-            to_attr="opened_bids",
-        ),
-        Prefetch(
-            "awards",
-            queryset=Award.objects.select_related("bid__organization")
-            .only(
+
+    tenders: list[dict[str, Any]]
+    communities: dict[int, list[int]] = field(default_factory=dict)
+    amendments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    documents: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    bids: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    awards: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    contracts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    milestones: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    payments: dict[int, datetime] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, tenders: list[dict[str, Any]]) -> Batch:
+        # The batch's primary-key range: one cheap condition instead of a list of 500 ids.
+        # Rows of tenders in the range that are not in the batch (unpublished ones have
+        # no opened bids, awards or contracts anyway) are read and never looked at.
+        first, last = tenders[0]["id"], tenders[-1]["id"]
+        ids = {"tender_id__gte": first, "tender_id__lte": last}
+        batch = cls(tenders=tenders)
+        communities: dict[int, list[int]] = defaultdict(list)
+        for tender_id, community_id in (
+            Tender.communities.through.objects.filter(**ids)
+            .order_by("community__sort_order", "community__code")
+            .values_list("tender_id", "community_id")
+        ):
+            communities[tender_id].append(community_id)
+        batch.communities = communities
+        batch.amendments = _grouped(
+            Amendment.objects.filter(**ids)
+            .order_by("tender_id", "number")
+            .values(
+                "tender_id",
+                "number",
+                "summary",
+                "changes",
+                "bid_deadline_before",
+                "bid_deadline_after",
+                "published_at",
+            ),
+            "tender_id",
+        )
+        batch.documents = _grouped(
+            TenderDocument.objects.filter(**ids)
+            .order_by("tender_id", "uploaded_at", "pk")
+            .values("id", "tender_id", "title", "content_type", "uploaded_at"),
+            "tender_id",
+        )
+        batch.bids = _grouped(
+            Bid.objects.filter(**ids, opened_at__isnull=False)
+            .order_by("tender_id", "submitted_at", "pk")
+            .values(
                 "id",
                 "tender_id",
-                "bid_id",
+                "organization__name",
+                "organization__uscc",
+                "price",
                 "status",
+                "submitted_at",
+                "reviewed_at",
+            ),
+            "tender_id",
+        )
+        batch.awards = _grouped(
+            Award.objects.filter(**ids)
+            .order_by("tender_id", "notice_published_at", "pk")
+            .values(
+                "id",
+                "tender_id",
                 "notice_published_at",
                 "withdrawn_at",
                 "bid__price",
-                "bid__status",
                 "bid__organization__name",
                 "bid__organization__uscc",
-                "bid__organization__status",
+            ),
+            "tender_id",
+        )
+        contracts = Contract.objects.filter(
+            **ids,
+            status__in=sorted(PUBLIC_CONTRACT_STATES),
+            published_at__isnull=False,
+        ).values(
+            "id",
+            "tender_id",
+            "award_id",
+            "reference",
+            "title",
+            "deliverables",
+            "price",
+            "service_start",
+            "service_end",
+            "published_at",
+            "purchaser_signed_at",
+            "supplier_signed_at",
+            "completed_at",
+            "terminated_at",
+            "termination_reason",
+            "organization__name",
+            "organization__uscc",
+        )
+        batch.contracts = {row["tender_id"]: row for row in contracts}
+        if batch.contracts:
+            batch.milestones = _grouped(
+                Milestone.objects.filter(
+                    contract__tender_id__gte=first, contract__tender_id__lte=last
+                )
+                .order_by("contract_id", "sequence")
+                .values(
+                    "id",
+                    "contract_id",
+                    "sequence",
+                    "title",
+                    "title_en",
+                    "kind",
+                    "evaluation_kind",
+                    "share",
+                    "amount",
+                    "due_date",
+                    "status",
+                    "released_amount",
+                    "settled_at",
+                    "paid_on",
+                    "payment_reference",
+                ),
+                "contract_id",
             )
-            .order_by("notice_published_at", "pk"),
-            to_attr="award_list",
-        ),
-        Prefetch("contract__milestones", queryset=Milestone.objects.order_by("sequence")),
-    )
+            paid = [
+                str(row["id"])
+                for rows in batch.milestones.values()
+                for row in rows
+                if row["paid_on"] is not None
+            ]
+            if paid:
+                # When each payment was recorded (and so became public): the audit log.
+                batch.payments = {
+                    int(object_id): created_at
+                    for object_id, created_at in AuditEvent.objects.filter(
+                        action=AuditAction.MILESTONE_PAYMENT_RECORDED,
+                        object_type=Milestone._meta.label_lower,
+                        object_id__in=paid,
+                    ).values_list("object_id", "created_at")
+                }
+        return batch
 
 
-def batches(queryset: QuerySet[Tender], size: int = BATCH_SIZE) -> Iterator[list[Tender]]:
-    """``queryset`` in primary-key order, ``size`` tenders at a time, each batch read with
-    its related rows (keyset pagination: every batch costs the same, however far in)."""
-    base = with_related(queryset.order_by("pk"))
+def batches(queryset: QuerySet[Tender], size: int | None = None) -> Iterator[Batch]:
+    """The published tenders of ``queryset`` in primary-key order, ``size`` at a time, each
+    batch read with its related rows (keyset pagination: every batch costs the same, however
+    far in)."""
+    size = size or BATCH_SIZE
+    rows = published_tenders(queryset).order_by("pk").values(*_TENDER_FIELDS)
     last = 0
     while True:
-        batch = list(base.filter(pk__gt=last)[:size])
-        if not batch:
+        tenders = list(rows.filter(pk__gt=last)[:size])
+        if not tenders:
             return
-        yield batch
-        last = batch[-1].pk
-        if len(batch) < size:
+        yield Batch.read(tenders)
+        last = tenders[-1]["id"]
+        if len(tenders) < size:
             return
 
 
-def ocid(tender: Tender) -> str:
-    return f"{settings.OCDS_OCID_PREFIX}-{tender.reference}"
+# --- Formatting ----------------------------------------------------------------------------------
 
 
-# --- Formatting ---------------------------------------------------------------------------------
-
-
+@functools.lru_cache(maxsize=4096)
 def _when(moment: datetime) -> str:
-    """ISO 8601 with the office's offset (+08:00), to the second."""
-    return timezone.localtime(moment).isoformat(timespec="seconds")
+    """ISO 8601 with the office's offset (+08:00), to the second. Cached: a process repeats
+    its dates (a small cache, so memory stays flat)."""
+    return moment.astimezone(timezone.get_default_timezone()).isoformat(timespec="seconds")
 
 
 def _second(moment: datetime) -> datetime:
@@ -221,11 +360,18 @@ def _second(moment: datetime) -> datetime:
 
 
 def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
-def _day_end(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
+@functools.lru_cache(maxsize=4096)
+def _day_start_text(day: date) -> str:
+    return _when(_day_start(day))
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_end_text(day: date) -> str:
+    end = datetime.combine(day, time(23, 59, 59))
+    return _when(timezone.make_aware(end, timezone.get_default_timezone()))
 
 
 def _number(amount: Decimal) -> int | float:
@@ -248,13 +394,53 @@ def _bilingual(key: str, zh: str, en: str) -> dict[str, str]:
     return {key: zh, f"{key}_en": en} if en and en != zh else {key: zh}
 
 
+def _period(start: date | None, end: date | None) -> dict[str, str]:
+    period = {}
+    if start is not None:
+        period["startDate"] = _day_start_text(start)
+    if end is not None:
+        period["endDate"] = _day_end_text(end)
+    return period
+
+
+def _identified(items: list[Any]) -> bool:
+    return all(isinstance(item, dict) and "id" in item for item in items)
+
+
+def merged(earlier: Any, later: Any) -> Any:
+    """``later`` merged onto ``earlier`` by the OCDS rules: objects field by field, arrays
+    of objects by ``id``, anything else replaced. Neither argument is changed."""
+    if isinstance(earlier, dict) and isinstance(later, dict):
+        out = dict(earlier)
+        for key, value in later.items():
+            out[key] = merged(earlier[key], value) if key in earlier else value
+        return out
+    if (
+        isinstance(earlier, list)
+        and isinstance(later, list)
+        and _identified(earlier)
+        and _identified(later)
+    ):
+        items = list(earlier)
+        positions = {item["id"]: index for index, item in enumerate(items)}
+        for item in later:
+            if item["id"] in positions:
+                index = positions[item["id"]]
+                items[index] = merged(items[index], item)
+            else:
+                positions[item["id"]] = len(items)
+                items.append(item)
+        return items
+    return later
+
+
 # --- Constants of one export ---------------------------------------------------------------------
 
 
 @dataclass
 class Publication:
-    """What every release of one export shares: the buyer, labels in both languages, the
-    base of absolute links. Built once per export (labels come from the catalogue)."""
+    """What every release of one export shares: the buyer, the catalogue, labels in both
+    languages, the base of absolute links. Built once per export."""
 
     base_url: str = ""
 
@@ -300,16 +486,44 @@ class Publication:
         return party
 
     @cached_property
-    def methods(self) -> dict[str, tuple[str, str]]:
+    def categories(self) -> dict[int, dict[str, Any]]:
+        prefix = settings.TENDER_REFERENCE_PREFIX
         return {
-            method.value: (_in(RECORD_LANGUAGE, method.label), _in("en", method.label))
+            category.pk: {
+                "scheme": f"X-{prefix}-SERVICE-CATEGORY",
+                "id": category.code,
+                **_bilingual("description", category.name_zh, category.name_en),
+            }
+            for category in ServiceCategory.objects.all()
+        }
+
+    @cached_property
+    def communities(self) -> dict[int, dict[str, Any]]:
+        prefix = settings.TENDER_REFERENCE_PREFIX
+        return {
+            community.pk: {
+                "scheme": f"X-{prefix}-COMMUNITY",
+                "id": community.code,
+                **_bilingual("description", community.name_zh, community.name_en),
+            }
+            for community in Community.objects.all()
+        }
+
+    @cached_property
+    def methods(self) -> dict[str, dict[str, str]]:
+        return {
+            method.value: _bilingual(
+                "procurementMethodDetails",
+                _in(RECORD_LANGUAGE, method.label),
+                _in("en", method.label),
+            )
             for method in ProcurementMethod
         }
 
     @cached_property
-    def award_criteria(self) -> tuple[str, str]:
+    def award_criteria(self) -> dict[str, str]:
         label = _("Weighted scoring")
-        return _in(RECORD_LANGUAGE, label), _in("en", label)
+        return _bilingual("awardCriteriaDetails", _in(RECORD_LANGUAGE, label), _in("en", label))
 
     @cached_property
     def field_labels(self) -> dict[str, str]:
@@ -336,109 +550,16 @@ class Publication:
             key: (_in(RECORD_LANGUAGE, text), _in("en", text)) for key, text in messages.items()
         }
 
+    @cached_property
+    def document_url(self) -> str:
+        """The download address of tender document 0, to be completed with a document id."""
+        return self.base_url + reverse("tenders:document", args=[0]).replace("/0/", "/{}/")
+
     def url(self, name: str, *args: Any) -> str:
         return self.base_url + reverse(name, args=args)
 
 
-# --- Events --------------------------------------------------------------------------------------
-
-
-@dataclass(order=True)
-class _Event:
-    at: datetime
-    rank: int
-    key: str = field(compare=False)
-    kind: str = field(compare=False)
-
-
-def _contract_of(tender: Tender) -> Contract | None:
-    try:
-        contract = tender.contract
-    except ObjectDoesNotExist:
-        return None
-    if contract.status not in PUBLIC_CONTRACT_STATES or contract.published_at is None:
-        return None
-    return contract
-
-
-def _payment_moment(milestone: Milestone, recorded: Mapping[int, datetime]) -> datetime | None:
-    """When the payment of ``milestone`` became public: the audit log's record of it, or,
-    for rows written outside the services, the day it was paid (not before its release)."""
-    if milestone.paid_on is None or milestone.status != MilestoneStatus.PAID:
-        return None
-    moment = recorded.get(milestone.pk)
-    if moment is None:
-        moment = _day_start(milestone.paid_on)
-        if milestone.settled_at is not None and moment < milestone.settled_at:
-            moment = milestone.settled_at
-    return moment
-
-
-def _events(tender: Tender, recorded: Mapping[int, datetime]) -> list[_Event]:
-    assert tender.published_at is not None  # noqa: S101 (published_tenders() guarantees it)
-    events = [_Event(tender.published_at, _RANK["tender"], "tender", "tender")]
-    for amendment in tender.amendments.all():
-        events.append(
-            _Event(
-                amendment.published_at,
-                _RANK["amendment"],
-                f"amendment-{amendment.number}",
-                "amendment",
-            )
-        )
-    if tender.opened_at is not None:
-        events.append(_Event(tender.opened_at, _RANK["opening"], "opening", "opening"))
-    if tender.failed_at is not None:
-        events.append(_Event(tender.failed_at, _RANK["failure"], "failure", "failure"))
-    for award in tender.award_list:  # type: ignore[attr-defined]
-        events.append(
-            _Event(award.notice_published_at, _RANK["award"], f"award-{award.pk}", "award")
-        )
-        if award.withdrawn_at is not None:
-            events.append(
-                _Event(
-                    award.withdrawn_at,
-                    _RANK["award-withdrawn"],
-                    f"award-{award.pk}-withdrawn",
-                    "award-withdrawn",
-                )
-            )
-    contract = _contract_of(tender)
-    if contract is not None:
-        assert contract.published_at is not None  # noqa: S101 (_contract_of checks it)
-        events.append(_Event(contract.published_at, _RANK["contract"], "contract", "contract"))
-        for milestone in contract.milestones.all():
-            if milestone.settled_at is not None:
-                events.append(
-                    _Event(
-                        milestone.settled_at,
-                        _RANK["milestone-settled"],
-                        f"milestone-{milestone.sequence}",
-                        "milestone-settled",
-                    )
-                )
-            paid = _payment_moment(milestone, recorded)
-            if paid is not None:
-                events.append(
-                    _Event(
-                        paid,
-                        _RANK["milestone-paid"],
-                        f"payment-{milestone.sequence}",
-                        "milestone-paid",
-                    )
-                )
-        ended = contract.completed_at or contract.terminated_at
-        if ended is not None:
-            events.append(_Event(ended, _RANK["contract-end"], "contract-end", "contract-end"))
-    if tender.cancelled_at is not None:
-        events.append(
-            _Event(tender.cancelled_at, _RANK["cancellation"], "cancellation", "cancellation")
-        )
-    events.sort()
-    return events
-
-
-# --- The tender as it stood at a moment ----------------------------------------------------------
+# --- Amendments ----------------------------------------------------------------------------------
 
 _DATETIME_FIELDS = frozenset({"bid_deadline", "question_deadline"})
 _DATE_FIELDS = frozenset({"service_start", "service_end"})
@@ -457,53 +578,25 @@ def _parse_change(name: str, value: Any) -> Any:
     return str(value)
 
 
-_AMENDED = (
-    "description",
-    "eligibility_notes",
-    "budget",
-    "bid_deadline",
-    "question_deadline",
-    "service_start",
-    "service_end",
-)
-
-
-def _values_at(tender: Tender, amendments: list[Amendment], moment: datetime) -> dict[str, Any]:
+def _values_at(
+    tender: dict[str, Any], amendments: list[dict[str, Any]], moment: datetime
+) -> dict[str, Any]:
     """The amendable fields as they were at ``moment``: today's values with every later
     amendment undone, newest first."""
-    values = {name: getattr(tender, name) for name in _AMENDED}
+    values = {name: tender[name] for name in _AMENDED}
     for amendment in reversed(amendments):
-        if amendment.published_at <= moment:
+        if amendment["published_at"] <= moment:
             break
-        for name, change in (amendment.changes or {}).items():
+        for name, change in (amendment["changes"] or {}).items():
             if name in values and isinstance(change, Mapping) and "before" in change:
                 values[name] = _parse_change(name, change["before"])
         # The deadline may move without being asked for (87号令 Art. 27: 15 days must remain).
-        values["bid_deadline"] = amendment.bid_deadline_before
+        values["bid_deadline"] = amendment["bid_deadline_before"]
     return values
 
 
-def _change_text(publication: Publication, amendment: Amendment) -> str:
-    labels = publication.field_labels
-    changed = publication.texts["changed"][0]
-    parts = []
-    for name, change in (amendment.changes or {}).items():
-        label = labels.get(name, name)
-        if isinstance(change, Mapping) and "before" in change:
-            before = _display(name, change.get("before"))
-            after = _display(name, change.get("after"))
-            parts.append(f"{label}：{before} → {after}")
-        else:
-            parts.append(f"{label}：{changed}")
-    if amendment.deadline_moved and "bid_deadline" not in (amendment.changes or {}):
-        before = _display("bid_deadline", amendment.bid_deadline_before)
-        after = _display("bid_deadline", amendment.bid_deadline_after)
-        parts.append(f"{labels['bid_deadline']}：{before} → {after}")
-    return "；".join(parts)
-
-
 def _display(name: str, value: Any) -> str:
-    parsed = _parse_change(name, value) if not isinstance(value, datetime) else value
+    parsed = value if isinstance(value, datetime) else _parse_change(name, value)
     if isinstance(parsed, datetime):
         return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
     if parsed is None:
@@ -511,130 +604,256 @@ def _display(name: str, value: Any) -> str:
     return str(parsed)
 
 
-# --- Releases ------------------------------------------------------------------------------------
+def _change_text(publication: Publication, amendment: dict[str, Any]) -> str:
+    labels = publication.field_labels
+    changes = amendment["changes"] or {}
+    parts = []
+    for name, change in changes.items():
+        label = labels.get(name, name)
+        if isinstance(change, Mapping) and "before" in change:
+            before = _display(name, change.get("before"))
+            after = _display(name, change.get("after"))
+            parts.append(f"{label}：{before} → {after}")
+        else:
+            parts.append(f"{label}：{publication.texts['changed'][0]}")
+    before, after = amendment["bid_deadline_before"], amendment["bid_deadline_after"]
+    if before != after and "bid_deadline" not in changes:
+        moved = f"{_display('bid_deadline', before)} → {_display('bid_deadline', after)}"
+        parts.append(f"{labels['bid_deadline']}：{moved}")
+    return "；".join(parts)
 
 
-class _TenderReleases:
-    """The releases of one tender. What does not change between its releases (items, the
-    parties' names, documents' links) is built once and shared."""
+# --- One contracting process ---------------------------------------------------------------------
 
-    def __init__(
-        self, tender: Tender, publication: Publication, recorded: Mapping[int, datetime]
-    ) -> None:
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    rank: int
+    key: str = field(compare=False)
+    kind: str = field(compare=False)
+    row: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+def _org_id(uscc: str) -> str:
+    return f"{USCI_SCHEME}-{uscc}"
+
+
+def _org_ref(name: str, uscc: str) -> dict[str, str]:
+    return {"id": _org_id(uscc), "name": name}
+
+
+def _org_party(name: str, uscc: str, roles: list[str]) -> dict[str, Any]:
+    return {
+        "id": _org_id(uscc),
+        "name": name,
+        "identifier": {"scheme": USCI_SCHEME, "id": uscc, "legalName": name},
+        "roles": roles,
+    }
+
+
+class _Process:
+    """The releases of one tender."""
+
+    def __init__(self, tender: dict[str, Any], batch: Batch, publication: Publication) -> None:
         self.tender = tender
         self.publication = publication
-        self.recorded = recorded
         self.ocid = ocid(tender)
-        self.amendments: list[Amendment] = list(tender.amendments.all())
-        self.bids: list[Bid] = list(tender.opened_bids)  # type: ignore[attr-defined]
-        self.awards: list[Award] = list(tender.award_list)  # type: ignore[attr-defined]
-        self.contract = _contract_of(tender)
-        self.milestones: list[Milestone] = (
-            list(self.contract.milestones.all()) if self.contract is not None else []
+        pk = tender["id"]
+        self.community_ids = batch.communities.get(pk, [])
+        self.amendments = batch.amendments.get(pk, [])
+        self.documents = batch.documents.get(pk, [])
+        self.bids = batch.bids.get(pk, [])
+        self.awards = batch.awards.get(pk, [])
+        self.contract = batch.contracts.get(pk)
+        self.milestones = (
+            batch.milestones.get(self.contract["id"], []) if self.contract is not None else []
         )
+        # When each paid milestone's payment became public: the audit log's record of it,
+        # or, for rows written outside the services, the day paid (not before the release).
+        self.paid: list[tuple[datetime, dict[str, Any]]] = []
+        for milestone in self.milestones:
+            if milestone["paid_on"] is None or milestone["status"] != MilestoneStatus.PAID:
+                continue
+            moment = batch.payments.get(milestone["id"])
+            if moment is None:
+                moment = _day_start(milestone["paid_on"])
+                settled = milestone["settled_at"]
+                if settled is not None and moment < settled:
+                    moment = settled
+            self.paid.append((moment, milestone))
         self.release_ids: dict[str, str] = {}
 
-    # Organizations ---------------------------------------------------------------------------
+    # Events ------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _org_id(uscc: str) -> str:
-        return f"{USCI_SCHEME}-{uscc}"
+    def events(self) -> list[_Event]:
+        tender = self.tender
+        events = [_Event(tender["published_at"], _RANK["tender"], "tender", "tender")]
+        for amendment in self.amendments:
+            key = f"amendment-{amendment['number']}"
+            events.append(
+                _Event(amendment["published_at"], _RANK["amendment"], key, "amendment", amendment)
+            )
+        if tender["opened_at"] is not None:
+            events.append(_Event(tender["opened_at"], _RANK["opening"], "opening", "opening"))
+            reviewed = [bid["reviewed_at"] for bid in self.bids]
+            if reviewed and None not in reviewed:
+                events.append(_Event(max(reviewed), _RANK["review"], "review", "review"))
+        if tender["failed_at"] is not None:
+            events.append(_Event(tender["failed_at"], _RANK["failure"], "failure", "failure"))
+        for award in self.awards:
+            key = f"award-{award['id']}"
+            events.append(_Event(award["notice_published_at"], _RANK["award"], key, "award", award))
+            if award["withdrawn_at"] is not None:
+                events.append(
+                    _Event(
+                        award["withdrawn_at"],
+                        _RANK["award-withdrawn"],
+                        f"{key}-withdrawn",
+                        "award-withdrawn",
+                        award,
+                    )
+                )
+        contract = self.contract
+        if contract is not None:
+            events.append(
+                _Event(contract["published_at"], _RANK["contract"], "contract", "contract")
+            )
+            for milestone in self.milestones:
+                if milestone["settled_at"] is not None:
+                    events.append(
+                        _Event(
+                            milestone["settled_at"],
+                            _RANK["milestone"],
+                            f"milestone-{milestone['sequence']}",
+                            "milestone",
+                            milestone,
+                        )
+                    )
+            for moment, milestone in self.paid:
+                events.append(
+                    _Event(
+                        moment,
+                        _RANK["payment"],
+                        f"payment-{milestone['sequence']}",
+                        "payment",
+                        milestone,
+                    )
+                )
+            ended = contract["completed_at"] or contract["terminated_at"]
+            if ended is not None:
+                events.append(_Event(ended, _RANK["contract-end"], "contract-end", "contract-end"))
+        if tender["cancelled_at"] is not None:
+            events.append(
+                _Event(
+                    tender["cancelled_at"], _RANK["cancellation"], "cancellation", "cancellation"
+                )
+            )
+        events.sort()
+        return events
 
-    def _org_ref(self, name: str, uscc: str) -> dict[str, str]:
-        return {"id": self._org_id(uscc), "name": name}
+    def releases(self) -> Iterator[dict[str, Any]]:
+        # Events in the same second are one release, named after its first event.
+        groups: list[list[_Event]] = []
+        second = None
+        for event in self.events():
+            at = _second(event.at)
+            if groups and at == second:
+                groups[-1].append(event)
+            else:
+                groups.append([event])
+                second = at
+        previous = ""
+        for group in groups:
+            release_id = f"{self.ocid}-{group[0].key}"
+            for event in group:
+                self.release_ids[event.key] = release_id
+                if previous:
+                    self.release_ids[f"before:{event.key}"] = previous
+            moment = group[-1].at
+            content: dict[str, Any] = {}
+            for event in group:
+                delta = getattr(self, "_" + event.kind.replace("-", "_"))(event, moment)
+                content = merged(content, delta) if content else delta
+            tags = list(dict.fromkeys(_KINDS[event.kind] for event in group))
+            yield {
+                "ocid": self.ocid,
+                "id": release_id,
+                "date": _when(moment),
+                "tag": tags,
+                "initiationType": "tender",
+                "language": LANGUAGE,
+                **content,
+            }
+            previous = release_id
 
-    def _org_party(self, name: str, uscc: str, roles: list[str]) -> dict[str, Any]:
-        return {
-            "id": self._org_id(uscc),
-            "name": name,
-            "identifier": {"scheme": USCI_SCHEME, "id": uscc, "legalName": name},
-            "roles": roles,
-        }
+    # Parties -------------------------------------------------------------------------------------
 
-    # Static parts ----------------------------------------------------------------------------
+    def _roles(self, uscc: str, moment: datetime) -> list[str]:
+        """Every role the organization ``uscc`` has in the process at ``moment``."""
+        roles = []
+        # Every bid is opened with its tender (tenders.services._open_bids).
+        opened = self.tender["opened_at"]
+        if (
+            opened is not None
+            and opened <= moment
+            and any(bid["organization__uscc"] == uscc for bid in self.bids)
+        ):
+            roles.append("tenderer")
+        if any(
+            award["bid__organization__uscc"] == uscc and award["notice_published_at"] <= moment
+            for award in self.awards
+        ):
+            roles.append("supplier")
+        contract = self.contract
+        if (
+            contract is not None
+            and contract["organization__uscc"] == uscc
+            and any(paid <= moment for paid, _milestone in self.paid)
+        ):
+            roles.append("payee")
+        return roles
 
+    def _party(self, name: str, uscc: str, moment: datetime) -> dict[str, Any]:
+        return _org_party(name, uscc, self._roles(uscc, moment))
+
+    def _buyer_roles(self, moment: datetime) -> list[str]:
+        paid = any(when <= moment for when, _milestone in self.paid)
+        return ["buyer", "procuringEntity"] + (["payer"] if paid else [])
+
+    # The tender --------------------------------------------------------------------------------
+
+    @cached_property
     def _items(self) -> list[dict[str, Any]]:
         tender = self.tender
-        category = tender.category
-        prefix = settings.TENDER_REFERENCE_PREFIX
         item: dict[str, Any] = {
             "id": "1",
-            "description": tender.title,
-            "classification": {
-                "scheme": f"X-{prefix}-SERVICE-CATEGORY",
-                "id": category.code,
-                **_bilingual("description", category.name_zh, category.name_en),
-            },
+            "description": tender["title"],
+            "classification": self.publication.categories[tender["category_id"]],
         }
-        communities = list(tender.communities.all())
-        if communities:
+        if self.community_ids:
             # The service area (社区) as further classifications: core OCDS 1.1 has no
             # delivery place for an item, and this keeps both names.
-            item["additionalClassifications"] = [
-                {
-                    "scheme": f"X-{prefix}-COMMUNITY",
-                    "id": community.code,
-                    **_bilingual("description", community.name_zh, community.name_en),
-                }
-                for community in communities
-            ]
+            communities = self.publication.communities
+            item["additionalClassifications"] = [communities[pk] for pk in self.community_ids]
         return [item]
 
-    # Snapshot parts ----------------------------------------------------------------------------
-
-    def _tender_status(self, moment: datetime) -> str:
-        tender = self.tender
-        if tender.cancelled_at is not None and tender.cancelled_at <= moment:
-            return "cancelled"
-        if tender.failed_at is not None and tender.failed_at <= moment:
-            return "unsuccessful"
-        for award in self.awards:
-            if award.notice_published_at <= moment and not (
-                award.withdrawn_at is not None and award.withdrawn_at <= moment
-            ):
-                return "complete"
-        return "active"
-
     def _documents(self, moment: datetime) -> list[dict[str, Any]]:
-        tender = self.tender
-        assert tender.published_at is not None  # noqa: S101
+        published_at = self.tender["published_at"]
+        url = self.publication.document_url
         documents = []
-        for document in tender.documents.all():
-            published = max(document.uploaded_at, tender.published_at)
+        for document in self.documents:
+            published = max(document["uploaded_at"], published_at)
             if published > moment:
                 continue
             documents.append(
                 {
-                    "id": str(document.pk),
+                    "id": str(document["id"]),
                     "documentType": "biddingDocuments",
-                    "title": document.title,
-                    "url": self.publication.url("tenders:document", document.pk),
+                    "title": document["title"],
+                    "url": url.format(document["id"]),
                     "datePublished": _when(published),
-                    "format": document.content_type,
-                    "language": LANGUAGE,
-                }
-            )
-        texts = self.publication.texts
-        if tender.failed_at is not None and tender.failed_at <= moment and tender.failed_reason:
-            documents.append(
-                {
-                    "id": "failure",
-                    # The closest code: the reasons a process ended without a contract.
-                    "documentType": "cancellationDetails",
-                    **_bilingual("title", *texts["failure"]),
-                    "description": tender.failed_reason,
-                    "datePublished": _when(tender.failed_at),
-                    "language": LANGUAGE,
-                }
-            )
-        if tender.cancelled_at is not None and tender.cancelled_at <= moment:
-            documents.append(
-                {
-                    "id": "cancellation",
-                    "documentType": "cancellationDetails",
-                    **_bilingual("title", *texts["cancellation"]),
-                    "description": tender.cancel_reason,
-                    "datePublished": _when(tender.cancelled_at),
+                    "format": document["content_type"],
                     "language": LANGUAGE,
                 }
             )
@@ -643,13 +862,13 @@ class _TenderReleases:
     def _amendments(self, moment: datetime) -> list[dict[str, Any]]:
         listed = []
         for amendment in self.amendments:
-            if amendment.published_at > moment:
+            if amendment["published_at"] > moment:
                 break
-            key = f"amendment-{amendment.number}"
+            key = f"amendment-{amendment['number']}"
             entry: dict[str, Any] = {
-                "id": str(amendment.number),
-                "date": _when(amendment.published_at),
-                "rationale": amendment.summary,
+                "id": str(amendment["number"]),
+                "date": _when(amendment["published_at"]),
+                "rationale": amendment["summary"],
                 "description": _change_text(self.publication, amendment),
             }
             before = self.release_ids.get(f"before:{key}")
@@ -659,287 +878,35 @@ class _TenderReleases:
             listed.append(entry)
         return listed
 
-    def _opened(self, moment: datetime) -> list[Bid]:
-        opened_at = self.tender.opened_at
-        if opened_at is None or opened_at > moment:
-            return []
-        return [bid for bid in self.bids if bid.opened_at is not None and bid.opened_at <= moment]
-
-    @staticmethod
-    def _bid_status(bid: Bid, moment: datetime) -> str:
-        if bid.reviewed_at is None or bid.reviewed_at > moment:
-            return "pending"
-        return "disqualified" if bid.status == BidStatus.DISQUALIFIED else "valid"
-
-    def _bids(self, opened: list[Bid], moment: datetime) -> dict[str, Any]:
-        """Statistics and details of the opened bids (the bids extension)."""
+    def _tender_section(self, moment: datetime) -> dict[str, Any]:
         tender = self.tender
-        assert tender.opened_at is not None  # noqa: S101 (called only once opened)
-        opened_on = _when(tender.opened_at)
-        statuses = [self._bid_status(bid, moment) for bid in opened]
-        bidders = {bid.organization.uscc for bid in opened}
-        statistics: list[dict[str, Any]] = [
-            {"id": "bids", "measure": "bids", "value": len(opened), "date": opened_on},
-            {"id": "bidders", "measure": "bidders", "value": len(bidders), "date": opened_on},
-        ]
-        if opened and "pending" not in statuses:
-            reviewed = max(bid.reviewed_at for bid in opened if bid.reviewed_at is not None)
-            reviewed_on = _when(reviewed)
-            valid = [bid for bid, status in zip(opened, statuses, strict=True) if status == "valid"]
-            statistics += [
-                {
-                    "id": "validBids",
-                    "measure": "validBids",
-                    "value": len(valid),
-                    "date": reviewed_on,
-                },
-                {
-                    "id": "qualifiedBidders",
-                    "measure": "qualifiedBidders",
-                    "value": len({bid.organization.uscc for bid in valid}),
-                    "date": reviewed_on,
-                },
-                {
-                    "id": "disqualifiedBidders",
-                    "measure": "disqualifiedBidders",
-                    "value": len(opened) - len(valid),
-                    "date": reviewed_on,
-                },
-            ]
-            prices = [bid.price for bid in valid if bid.price is not None]
-            if prices:
-                statistics += [
-                    {
-                        "id": "lowestValidBidValue",
-                        "measure": "lowestValidBidValue",
-                        "value": _number(min(prices)),
-                        "currency": CURRENCY,
-                        "date": reviewed_on,
-                    },
-                    {
-                        "id": "highestValidBidValue",
-                        "measure": "highestValidBidValue",
-                        "value": _number(max(prices)),
-                        "currency": CURRENCY,
-                        "date": reviewed_on,
-                    },
-                ]
-        details = []
-        for bid, status in zip(opened, statuses, strict=True):
-            detail: dict[str, Any] = {"id": str(bid.pk)}
-            if bid.submitted_at is not None:
-                detail["date"] = _when(bid.submitted_at)
-            detail["status"] = status
-            detail["tenderers"] = [self._org_ref(bid.organization.name, bid.organization.uscc)]
-            if bid.price is not None:
-                detail["value"] = _value(bid.price)
-            details.append(detail)
-        return {"statistics": statistics, "details": details}
-
-    def _awards(self, moment: datetime) -> list[dict[str, Any]]:
-        tender = self.tender
-        listed = []
-        for award in self.awards:
-            if award.notice_published_at > moment:
-                continue
-            withdrawn = award.withdrawn_at is not None and award.withdrawn_at <= moment
-            organization = award.bid.organization
-            entry: dict[str, Any] = {
-                "id": str(award.pk),
-                "title": tender.title,
-                "status": "cancelled" if withdrawn else "active",
-                "date": _when(award.notice_published_at),
-            }
-            if award.bid.price is not None:
-                entry["value"] = _value(award.bid.price)
-            entry["suppliers"] = [self._org_ref(organization.name, organization.uscc)]
-            period = self._period(tender.service_start, tender.service_end)
-            if period:
-                entry["contractPeriod"] = period
-            listed.append(entry)
-        return listed
-
-    @staticmethod
-    def _period(start: date | None, end: date | None) -> dict[str, str]:
-        period = {}
-        if start is not None:
-            period["startDate"] = _when(_day_start(start))
-        if end is not None:
-            period["endDate"] = _when(_day_end(end))
-        return period
-
-    def _milestone(self, milestone: Milestone) -> dict[str, Any]:
-        texts = self.publication.texts
-        condition = milestone.evaluation_kind or "report"
-        share = {"share": f"{milestone.share.normalize():f}"}
-        zh = f"{texts['share'][0] % share}，{texts[condition][0]}"
-        en = f"{texts['share'][1] % share}; {texts[condition][1].lower()}"
-        return {
-            "id": str(milestone.sequence),
-            **_bilingual("title", milestone.title, milestone.title_en),
-            "type": "payment",
-            **_bilingual("description", zh, en),
-            "code": milestone.kind
-            if milestone.kind == MilestoneKind.REPORT
-            else f"{milestone.kind}-{milestone.evaluation_kind}",
-            "dueDate": _when(_day_end(milestone.due_date)),
-        }
-
-    def _contract(self, moment: datetime) -> dict[str, Any]:
-        contract = self.contract
-        assert contract is not None  # noqa: S101
-        published = contract.published_at
-        assert published is not None  # noqa: S101 (_contract_of checks it)
-        ended = contract.completed_at or contract.terminated_at
-        terminated = ended is not None and ended <= moment
-        signatures = [
-            signed
-            for signed in (contract.purchaser_signed_at, contract.supplier_signed_at)
-            if signed is not None
-        ]
-        entry: dict[str, Any] = {
-            "id": contract.reference,
-            "awardID": str(contract.award_id),
-            "title": contract.title,
-            "description": contract.deliverables,
-            "status": "terminated" if terminated else "active",
-            "period": self._period(contract.service_start, contract.service_end),
-            "value": _value(contract.price),
-            "dateSigned": _when(max(signatures) if signatures else published),
-            "milestones": [
-                {**self._milestone(milestone), "status": "scheduled"}
-                for milestone in self.milestones
-            ],
-        }
-        implementation = self._implementation(moment)
-        if implementation:
-            entry["implementation"] = implementation
-        if terminated and contract.termination_reason:
-            assert ended is not None  # noqa: S101
-            entry["documents"] = [
-                {
-                    "id": "termination",
-                    "documentType": "contractArrangements",
-                    **_bilingual("title", *self.publication.texts["termination"]),
-                    "description": contract.termination_reason,
-                    "datePublished": _when(ended),
-                    "language": LANGUAGE,
-                }
-            ]
-        return entry
-
-    def _paid_by(self, moment: datetime) -> list[Milestone]:
-        return [
-            milestone
-            for milestone in self.milestones
-            if (paid := _payment_moment(milestone, self.recorded)) is not None and paid <= moment
-        ]
-
-    def _implementation(self, moment: datetime) -> dict[str, Any]:
-        contract = self.contract
-        assert contract is not None  # noqa: S101
-        settled = [
-            m for m in self.milestones if m.settled_at is not None and m.settled_at <= moment
-        ]
-        if not settled:
-            return {}
-        milestones = []
-        for milestone in self.milestones:
-            entry = self._milestone(milestone)
-            if milestone in settled:
-                assert milestone.settled_at is not None  # noqa: S101
-                met = milestone.status == MilestoneStatus.PAID
-                entry["status"] = "met" if met else "notMet"
-                if met:
-                    entry["dateMet"] = _when(milestone.settled_at)
-                entry["dateModified"] = _when(milestone.settled_at)
-            else:
-                entry["status"] = "scheduled"
-            milestones.append(entry)
-        implementation: dict[str, Any] = {"milestones": milestones}
-        transactions = []
-        seen: set[str] = set()
-        supplier = contract.organization
-        for milestone in self._paid_by(moment):
-            assert milestone.paid_on is not None  # noqa: S101
-            identifier = milestone.payment_reference or f"{contract.reference}-{milestone.sequence}"
-            if identifier in seen:
-                identifier = f"{identifier}-{milestone.sequence}"
-            seen.add(identifier)
-            transactions.append(
-                {
-                    "id": identifier,
-                    "date": _when(_day_start(milestone.paid_on)),
-                    "value": _value(milestone.released_amount or milestone.amount),
-                    "payer": self.publication.buyer_ref,
-                    "payee": self._org_ref(supplier.name, supplier.uscc),
-                }
-            )
-        if transactions:
-            implementation["transactions"] = transactions
-        return implementation
-
-    def _parties(self, moment: datetime, opened: list[Bid], paid: bool) -> list[dict[str, Any]]:
-        buyer_roles = ["buyer", "procuringEntity"] + (["payer"] if paid else [])
-        parties = [self.publication.buyer_party(buyer_roles)]
-        roles: dict[str, tuple[str, list[str]]] = {}
-        for bid in opened:
-            roles.setdefault(bid.organization.uscc, (bid.organization.name, []))[1].append(
-                "tenderer"
-            )
-        for award in self.awards:
-            if award.notice_published_at <= moment:
-                organization = award.bid.organization
-                names = roles.setdefault(organization.uscc, (organization.name, []))[1]
-                if "supplier" not in names:
-                    names.append("supplier")
-        if paid and self.contract is not None:
-            supplier = self.contract.organization
-            roles.setdefault(supplier.uscc, (supplier.name, []))[1].append("payee")
-        for uscc, (name, names) in roles.items():
-            parties.append(self._org_party(name, uscc, names))
-        return parties
-
-    def _tender(self, moment: datetime, opened: list[Bid]) -> dict[str, Any]:
-        tender = self.tender
-        assert tender.published_at is not None  # noqa: S101
         values = _values_at(tender, self.amendments, moment)
-        method_zh, method_en = self.publication.methods[tender.method]
-        criteria_zh, criteria_en = self.publication.award_criteria
+        published = _when(tender["published_at"])
         section: dict[str, Any] = {
-            "id": tender.reference,
-            "title": tender.title,
+            "id": tender["reference"],
+            "title": tender["title"],
             "description": values["description"],
-            "status": self._tender_status(moment),
+            "status": "active",
             "procuringEntity": self.publication.buyer_ref,
-            "items": self.items,
+            "items": self._items,
             "value": _value(values["budget"]),
-            "procurementMethod": METHODS.get(tender.method, "open"),
-            **_bilingual("procurementMethodDetails", method_zh, method_en),
+            "procurementMethod": METHODS.get(tender["method"], "open"),
+            **self.publication.methods.get(tender["method"], {}),
             "mainProcurementCategory": "services",
             "awardCriteria": "ratedCriteria",
-            **_bilingual("awardCriteriaDetails", criteria_zh, criteria_en),
+            **self.publication.award_criteria,
             "submissionMethod": ["electronicSubmission"],
-            "tenderPeriod": {
-                "startDate": _when(tender.published_at),
-                "endDate": _when(values["bid_deadline"]),
-            },
+            "tenderPeriod": {"startDate": published, "endDate": _when(values["bid_deadline"])},
             "enquiryPeriod": {
-                "startDate": _when(tender.published_at),
+                "startDate": published,
                 "endDate": _when(values["question_deadline"]),
             },
         }
         if values["eligibility_notes"]:
             section["eligibilityCriteria"] = values["eligibility_notes"]
-        contract_period = self._period(values["service_start"], values["service_end"])
+        contract_period = _period(values["service_start"], values["service_end"])
         if contract_period:
             section["contractPeriod"] = contract_period
-        if opened:
-            uscc_seen: dict[str, str] = {}
-            for bid in opened:
-                uscc_seen.setdefault(bid.organization.uscc, bid.organization.name)
-            section["numberOfTenderers"] = len(uscc_seen)
-            section["tenderers"] = [self._org_ref(name, uscc) for uscc, name in uscc_seen.items()]
         documents = self._documents(moment)
         if documents:
             section["documents"] = documents
@@ -948,107 +915,293 @@ class _TenderReleases:
             section["amendments"] = amendments
         return section
 
-    @cached_property
-    def items(self) -> list[dict[str, Any]]:
-        return self._items()
-
-    def release(self, moment: datetime, release_id: str, tags: list[str]) -> dict[str, Any]:
-        opened = self._opened(moment)
-        paid = bool(self.contract is not None and self._paid_by(moment))
-        contract_public = (
-            self.contract is not None
-            and self.contract.published_at is not None
-            and self.contract.published_at <= moment
-        )
-        release: dict[str, Any] = {
-            "ocid": self.ocid,
-            "id": release_id,
-            "date": _when(moment),
-            "tag": tags,
-            "initiationType": "tender",
-            "language": LANGUAGE,
-            "parties": self._parties(moment, opened, paid),
+    def _tender(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        return {
+            "parties": [self.publication.buyer_party(self._buyer_roles(moment))],
             "buyer": self.publication.buyer_ref,
-            "tender": self._tender(moment, opened),
+            "tender": self._tender_section(moment),
         }
-        awards = self._awards(moment)
-        if awards:
-            release["awards"] = awards
-        if contract_public:
-            release["contracts"] = [self._contract(moment)]
-        if opened:
-            release["bids"] = self._bids(opened, moment)
-        return release
 
-    def releases(self) -> Iterator[dict[str, Any]]:
-        events = _events(self.tender, self.recorded)
-        # Events in the same second (an opening and the failure it causes, a termination
-        # and the milestones it withholds) are one release, named after its first event and
-        # showing the state after the last.
-        groups: list[list[_Event]] = []
-        for event in events:
-            if groups and _second(groups[-1][0].at) == _second(event.at):
-                groups[-1].append(event)
-            else:
-                groups.append([event])
-        previous = ""
-        for group in groups:
-            release_id = f"{self.ocid}-{group[0].key}"
-            for event in group:
-                self.release_ids[event.key] = release_id
-                if previous:
-                    self.release_ids[f"before:{event.key}"] = previous
-            tags = list(dict.fromkeys(_TAGS[event.kind] for event in group))
-            yield self.release(group[-1].at, release_id, tags)
-            previous = release_id
+    def _amendment(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        return {"tender": self._tender_section(moment)}
+
+    def _cancellation(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        tender = self.tender
+        title = _bilingual("title", *self.publication.texts["cancellation"])
+        document = {
+            "id": "cancellation",
+            "documentType": "cancellationDetails",
+            **title,
+            "description": tender["cancel_reason"],
+            "datePublished": _when(tender["cancelled_at"]),
+            "language": LANGUAGE,
+        }
+        return {
+            "tender": {"id": tender["reference"], "status": "cancelled", "documents": [document]}
+        }
+
+    def _failure(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        tender = self.tender
+        section: dict[str, Any] = {"id": tender["reference"], "status": "unsuccessful"}
+        if tender["failed_reason"]:
+            section["documents"] = [
+                {
+                    "id": "failure",
+                    # The closest code: the reasons a process ended without a contract.
+                    "documentType": "cancellationDetails",
+                    **_bilingual("title", *self.publication.texts["failure"]),
+                    "description": tender["failed_reason"],
+                    "datePublished": _when(tender["failed_at"]),
+                    "language": LANGUAGE,
+                }
+            ]
+        return {"tender": section}
+
+    # Bids ----------------------------------------------------------------------------------------
+
+    def _opening(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        tender = self.tender
+        opened_on = _when(tender["opened_at"])
+        bidders: dict[str, str] = {}
+        details = []
+        for bid in self.bids:
+            name, uscc = bid["organization__name"], bid["organization__uscc"]
+            bidders.setdefault(uscc, name)
+            detail: dict[str, Any] = {"id": str(bid["id"])}
+            if bid["submitted_at"] is not None:
+                detail["date"] = _when(bid["submitted_at"])
+            detail["status"] = "pending"
+            detail["tenderers"] = [_org_ref(name, uscc)]
+            if bid["price"] is not None:
+                detail["value"] = _value(bid["price"])
+            details.append(detail)
+        return {
+            "parties": [self._party(name, uscc, moment) for uscc, name in bidders.items()],
+            "tender": {
+                "id": tender["reference"],
+                "numberOfTenderers": len(bidders),
+                "tenderers": [_org_ref(name, uscc) for uscc, name in bidders.items()],
+            },
+            "bids": {
+                "statistics": [
+                    {"id": "bids", "measure": "bids", "value": len(self.bids), "date": opened_on},
+                    {
+                        "id": "bidders",
+                        "measure": "bidders",
+                        "value": len(bidders),
+                        "date": opened_on,
+                    },
+                ],
+                "details": details,
+            },
+        }
+
+    def _review(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        reviewed_on = _when(event.at)
+        valid = [bid for bid in self.bids if bid["status"] in _VALID_BIDS]
+        statistics: list[dict[str, Any]] = [
+            {"id": "validBids", "measure": "validBids", "value": len(valid), "date": reviewed_on},
+            {
+                "id": "qualifiedBidders",
+                "measure": "qualifiedBidders",
+                "value": len({bid["organization__uscc"] for bid in valid}),
+                "date": reviewed_on,
+            },
+            {
+                "id": "disqualifiedBidders",
+                "measure": "disqualifiedBidders",
+                "value": len(self.bids) - len(valid),
+                "date": reviewed_on,
+            },
+        ]
+        prices = [bid["price"] for bid in valid if bid["price"] is not None]
+        if prices:
+            for code, price in (
+                ("lowestValidBidValue", min(prices)),
+                ("highestValidBidValue", max(prices)),
+            ):
+                statistics.append(
+                    {
+                        "id": code,
+                        "measure": code,
+                        "value": _number(price),
+                        "currency": CURRENCY,
+                        "date": reviewed_on,
+                    }
+                )
+        details = [
+            {
+                "id": str(bid["id"]),
+                "status": "valid" if bid["status"] in _VALID_BIDS else "disqualified",
+            }
+            for bid in self.bids
+        ]
+        return {"bids": {"statistics": statistics, "details": details}}
+
+    # Award ---------------------------------------------------------------------------------------
+
+    def _award(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        award = event.row
+        tender = self.tender
+        name, uscc = award["bid__organization__name"], award["bid__organization__uscc"]
+        entry: dict[str, Any] = {
+            "id": str(award["id"]),
+            "title": tender["title"],
+            "status": "active",
+            "date": _when(award["notice_published_at"]),
+        }
+        if award["bid__price"] is not None:
+            entry["value"] = _value(award["bid__price"])
+        entry["suppliers"] = [_org_ref(name, uscc)]
+        contract_period = _period(tender["service_start"], tender["service_end"])
+        if contract_period:
+            entry["contractPeriod"] = contract_period
+        return {
+            "parties": [self._party(name, uscc, moment)],
+            "tender": {"id": tender["reference"], "status": "complete"},
+            "awards": [entry],
+        }
+
+    def _award_withdrawn(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        return {
+            "tender": {"id": self.tender["reference"], "status": "active"},
+            "awards": [{"id": str(event.row["id"]), "status": "cancelled"}],
+        }
+
+    # Contract ------------------------------------------------------------------------------------
+
+    def _contract_ref(self) -> dict[str, Any]:
+        contract = self.contract
+        assert contract is not None  # noqa: S101 (contract events exist only with a contract)
+        return {"id": contract["reference"], "awardID": str(contract["award_id"])}
+
+    def _milestone_entry(self, milestone: dict[str, Any]) -> dict[str, Any]:
+        texts = self.publication.texts
+        condition = milestone["evaluation_kind"] or "report"
+        share = {"share": f"{milestone['share'].normalize():f}"}
+        zh = f"{texts['share'][0] % share}，{texts[condition][0]}"
+        en = f"{texts['share'][1] % share}; {texts[condition][1].lower()}"
+        kind = milestone["kind"]
+        return {
+            "id": str(milestone["sequence"]),
+            **_bilingual("title", milestone["title"], milestone["title_en"]),
+            "type": "payment",
+            **_bilingual("description", zh, en),
+            "code": kind
+            if kind == MilestoneKind.REPORT
+            else f"{kind}-{milestone['evaluation_kind']}",
+            "dueDate": _day_end_text(milestone["due_date"]),
+        }
+
+    def _contract(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        contract = self.contract
+        assert contract is not None  # noqa: S101
+        signatures = [
+            signed
+            for signed in (contract["purchaser_signed_at"], contract["supplier_signed_at"])
+            if signed is not None
+        ]
+        entry: dict[str, Any] = {
+            **self._contract_ref(),
+            "title": contract["title"],
+            "description": contract["deliverables"],
+            "status": "active",
+            "period": _period(contract["service_start"], contract["service_end"]),
+            "value": _value(contract["price"]),
+            "dateSigned": _when(max(signatures) if signatures else contract["published_at"]),
+            "milestones": [
+                {**self._milestone_entry(milestone), "status": "scheduled"}
+                for milestone in self.milestones
+            ],
+        }
+        return {"contracts": [entry]}
+
+    def _milestone(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        milestone = event.row
+        settled = _when(milestone["settled_at"])
+        # What it is and when it was due are in contract.milestones already.
+        entry: dict[str, Any] = {
+            "id": str(milestone["sequence"]),
+            **_bilingual("title", milestone["title"], milestone["title_en"]),
+            "type": "payment",
+        }
+        if milestone["status"] == MilestoneStatus.PAID:
+            entry.update(status="met", dateMet=settled, dateModified=settled)
+        else:
+            entry.update(status="notMet", dateModified=settled)
+        return {"contracts": [{**self._contract_ref(), "implementation": {"milestones": [entry]}}]}
+
+    def _payment(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        contract = self.contract
+        assert contract is not None  # noqa: S101
+        milestone = event.row
+        name, uscc = contract["organization__name"], contract["organization__uscc"]
+        transaction = {
+            # The bank or treasury reference, unique with the milestone's number.
+            "id": f"{milestone['sequence']}-{milestone['payment_reference']}",
+            "date": _day_start_text(milestone["paid_on"]),
+            "value": _value(milestone["released_amount"] or milestone["amount"]),
+            "payer": self.publication.buyer_ref,
+            "payee": _org_ref(name, uscc),
+        }
+        return {
+            "parties": [
+                self.publication.buyer_party(self._buyer_roles(moment)),
+                self._party(name, uscc, moment),
+            ],
+            "contracts": [
+                {**self._contract_ref(), "implementation": {"transactions": [transaction]}}
+            ],
+        }
+
+    def _contract_end(self, event: _Event, moment: datetime) -> dict[str, Any]:
+        contract = self.contract
+        assert contract is not None  # noqa: S101
+        entry: dict[str, Any] = {**self._contract_ref(), "status": "terminated"}
+        if contract["termination_reason"]:
+            entry["documents"] = [
+                {
+                    "id": "termination",
+                    "documentType": "contractArrangements",
+                    **_bilingual("title", *self.publication.texts["termination"]),
+                    "description": contract["termination_reason"],
+                    "datePublished": _when(event.at),
+                    "language": LANGUAGE,
+                }
+            ]
+        return {"contracts": [entry]}
 
 
-def _payments_recorded(tenders: list[Tender]) -> dict[int, datetime]:
-    """When each paid milestone's payment was recorded, from the audit log (one query)."""
-    ids = []
-    for tender in tenders:
-        contract = _contract_of(tender)
-        if contract is None:
-            continue
-        ids += [str(m.pk) for m in contract.milestones.all() if m.paid_on is not None]
-    if not ids:
-        return {}
-    rows = AuditEvent.objects.filter(
-        action=AuditAction.MILESTONE_PAYMENT_RECORDED,
-        object_type=Milestone._meta.label_lower,
-        object_id__in=ids,
-    ).values_list("object_id", "created_at")
-    return {int(object_id): created_at for object_id, created_at in rows}
-
-
-def _batch_releases(
-    batch: list[Tender], publication: Publication
-) -> Iterator[tuple[Tender, list[dict[str, Any]]]]:
-    recorded = _payments_recorded(batch)
-    for tender in batch:
-        yield tender, list(_TenderReleases(tender, publication, recorded).releases())
+def _tender_releases(batch: Batch, publication: Publication) -> Iterator[list[dict[str, Any]]]:
+    for tender in batch.tenders:
+        yield list(_Process(tender, batch, publication).releases())
 
 
 def releases_for(
     tenders: QuerySet[Tender] | Iterable[Tender], *, base_url: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """The releases of ``tenders``, tender by tender, each in time order.
-
-    A queryset is read in batches (``batches``); other iterables must hold tenders read
-    through ``with_related``. Tenders that are not published yield nothing.
-    """
+    """The releases of the published ``tenders`` (a queryset or tender objects), tender by
+    tender in primary-key order, each tender's in date order."""
+    queryset = (
+        tenders
+        if isinstance(tenders, QuerySet)
+        else Tender.objects.filter(pk__in=[tender.pk for tender in tenders])
+    )
     publication = Publication(base_url)
-    groups: Iterable[list[Tender]]
-    if isinstance(tenders, QuerySet):
-        groups = batches(published_tenders(tenders))
-    else:
-        groups = [[t for t in tenders if t.published_at is not None and t.reference]]
-    for batch in groups:
-        for _tender, releases in _batch_releases(batch, publication):
+    for batch in batches(queryset):
+        for releases in _tender_releases(batch, publication):
             yield from releases
 
 
-# --- The release package ----------------------------------------------------------------------
+def record(releases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The compiled release of one process: its releases merged in date order."""
+    compiled: dict[str, Any] = {}
+    for release in sorted(releases, key=lambda release: release["date"]):
+        compiled = merged(compiled, dict(release))
+    return compiled
+
+
+# --- The release package -------------------------------------------------------------------------
 
 
 @dataclass
@@ -1077,8 +1230,7 @@ def package_metadata(*, base_url: str = "", uri: str = "") -> dict[str, Any]:
     }
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def package_chunks(
@@ -1090,16 +1242,15 @@ def package_chunks(
 ) -> Iterator[str]:
     """A release package of the published tenders of ``queryset`` as JSON text, in pieces
     (one per tender), so that it can be written to a file or a response as it is made."""
-    metadata = package_metadata(base_url=base_url, uri=uri)
-    head = _dumps(metadata)
+    head = _encode(package_metadata(base_url=base_url, uri=uri))
     yield head[:-1] + ',"releases":['
     publication = Publication(base_url)
     first = True
-    for batch in batches(published_tenders(queryset)):
-        for _tender, releases in _batch_releases(batch, publication):
+    for batch in batches(queryset):
+        for releases in _tender_releases(batch, publication):
             if not releases:
                 continue
-            text = ",".join(_dumps(release) for release in releases)
+            text = ",".join(map(_encode, releases))
             yield text if first else "," + text
             first = False
             if stats is not None:
