@@ -162,6 +162,16 @@ class Reason:
     score: Decimal
     reason: str
 
+    @property
+    def label(self) -> str:
+        # Formatted here, not by a {% blocktranslate %} per line: a large tender has
+        # hundreds of reasons and the template tag is the slow part of rendering them.
+        return _("Seat %(seat)s · %(criterion)s %(score)s:") % {
+            "seat": self.seat,
+            "criterion": self.criterion,
+            "score": _number(self.score),
+        }
+
 
 @dataclass(frozen=True)
 class BidScores:
@@ -231,7 +241,7 @@ class EvaluationReport:
     price_points: Decimal
     members: list[MemberLine]
     signers: list[MemberLine]
-    seats: list[tuple[int, str]]
+    seats: list[int]
     draws: list[DrawLine]
     bids: list[BidLine]
     invalid: list[BidLine]
@@ -292,8 +302,14 @@ def _draws(panel: Panel, names: dict[int, str]) -> list[DrawLine]:
     ]
 
 
-def _number(tender: Tender, ranking: Ranking) -> str:
+def _report_number(tender: Tender, ranking: Ranking) -> str:
     return f"{tender.reference or tender.pk}-PB-{ranking.version:02d}"
+
+
+def _number(value: Decimal) -> str:
+    """A score as the pages print it: no trailing zeros (8.5, 9, 7.25)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def evaluation_report_context(tender: Tender, user: Any) -> dict[str, Any]:
@@ -390,14 +406,14 @@ def evaluation_report_context(tender: Tender, user: Any) -> dict[str, Any]:
         tender=tender,
         panel=panel,
         ranking=ranking,
-        number=_number(tender, ranking),
+        number=_report_number(tender, ranking),
         criteria=criteria,
         subjective=subjective,
         objective=objective,
         price_points=price_points,
         members=members,
         signers=active,
-        seats=[(m.seat, m.name) for m in active],
+        seats=[m.seat for m in active],
         draws=_draws(panel, names),
         bids=bids,
         invalid=[b for b in bids if not b.valid],

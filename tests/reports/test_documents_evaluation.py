@@ -222,7 +222,7 @@ def test_the_evaluation_report_prints_the_panel_scores_and_ranking_in_chinese(wo
         assert f"{row.total:.2f}" in text
         assert f"{row.price_score:.2f}" in text
     # The winner's row of the matrix: the five members' plan scores (45 of 50), their mean.
-    assert "服务方案/50" + "45" * 5 + "45.00" in flat_text
+    assert "服务方案/50" + "45.00" * 5 + "45.00" in flat_text
     reasons = set(
         Score.objects.filter(sheet__member__panel__tender=tender).values_list("reason", flat=True)
     )
