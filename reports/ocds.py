@@ -86,9 +86,10 @@ BIDS_EXTENSION = (
 # org-id.guide's list code for the Unified Social Credit Code (统一社会信用代码): "CN-USCI".
 USCI_SCHEME = "CN-USCI"
 CURRENCY = "CNY"
-# The language of record (settings.LANGUAGE_CODE is zh-hans); English goes in *_en keys.
-LANGUAGE = "zh"
-RECORD_LANGUAGE = "zh-hans"
+# The data is in the language of record (settings.LANGUAGE_CODE, zh-hans: the texts the
+# office writes are Chinese); English goes in the *_en keys OCDS allows.
+RECORD_LANGUAGE = settings.LANGUAGE_CODE
+LANGUAGE = RECORD_LANGUAGE.split("-")[0]
 BATCH_SIZE = 500
 
 # Both methods are announced publicly and open to every eligible organization on this
