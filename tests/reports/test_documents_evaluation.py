@@ -500,3 +500,12 @@ def test_the_evidence_summary_is_short_and_labelled():
     assert labels["roster posts"].count("王敏") == 3
     assert "(+2)" in labels["roster posts"]
     assert len(labels["note"]) <= 240
+
+
+def test_the_performance_report_context_takes_a_bounded_number_of_queries(
+    world, official, django_assert_max_num_queries
+):
+    evaluation = documents.document_for("performance_report").for_user(official, world.final_id)
+    with django_assert_max_num_queries(5):
+        context = performance_report_context(evaluation, official)
+    assert sum(len(group.lines) for group in context["groups"]) > 0
