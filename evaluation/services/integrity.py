@@ -849,6 +849,9 @@ VALID_BID_STATES = (
     BidStatus.LOST,
 )
 METHOD_CODES = {"public_tender": "open", "competitive_consultation": "consultation"}
+# A shared person linked from two records below this probability is a medium-severity link
+# (the same record on both bids, or a surer link, is high): the cut-off of the payroll screen.
+PERSON_LINK_HIGH = 0.95
 
 
 def _opened_bids() -> pd.DataFrame:
@@ -864,10 +867,13 @@ def _opened_bids() -> pd.DataFrame:
     if not bids:
         return pd.DataFrame(columns=["tender", "bid", "org", "price", "valid", "winner"])
     people: dict[Any, list[int]] = {}
-    for bid_id, person_id in BidStaff.objects.filter(bid__in=bids).values_list(
-        "bid_id", "person_id"
+    people_phones: dict[Any, list[tuple[int, str]]] = {}
+    for bid_id, person_id, phone in BidStaff.objects.filter(bid__in=bids).values_list(
+        "bid_id", "person_id", "person__phone"
     ):
         people.setdefault(bid_id, []).append(person_id)
+        if phone:
+            people_phones.setdefault(bid_id, []).append((person_id, phone))
     hashes: dict[Any, list[str]] = {}
     for receipt in BidReceipt.objects.filter(bid__in=bids).order_by("bid_id", "received_at"):
         hashes[receipt.bid_id] = [
@@ -884,6 +890,7 @@ def _opened_bids() -> pd.DataFrame:
             "valid": [bid.status in VALID_BID_STATES for bid in bids],
             "winner": [bid.status == BidStatus.WON for bid in bids],
             "people": [people.get(bid.pk, []) for bid in bids],
+            "people_phones": [people_phones.get(bid.pk, []) for bid in bids],
             "phones": [[bid.organization.phone] if bid.organization.phone else [] for bid in bids],
             "addresses": [
                 [bid.organization.address] if bid.organization.address else [] for bid in bids
@@ -946,17 +953,26 @@ def _screen_findings(results: pd.DataFrame, labels: dict[int, str]) -> list[Find
         org_id = int(row.org) if row.org is not None and not pd.isna(row.org) else None
         assessor_id = evidence.get("assessor") if kind.startswith("assessor") else None
         keys: tuple[str, ...] = (row.flag,)
+        severity = SCREEN_SEVERITY.get(kind, FlagSeverity.MEDIUM)
+        score = (
+            float(evidence.get("z") or evidence.get("gap") or 1.0)
+            if kind.startswith("assessor")
+            else 1.0
+        )
         if kind == FlagKind.SHARED_BIDDER_LINK:
             keys = (row.flag, *sorted(str(b) for b in evidence.get("bids") or []))
+            if row.flag == "shared_person":
+                # Two records linked, not one record on both bids: as sure as the linkage.
+                score = float(evidence.get("probability") or 1.0)
+                if score < PERSON_LINK_HIGH:
+                    severity = FlagSeverity.MEDIUM
         label = labels.get(tender_id, "") if tender_id else ""
         findings.append(
             Finding(
                 kind=kind,
-                severity=SCREEN_SEVERITY.get(kind, FlagSeverity.MEDIUM),
+                severity=severity,
                 subject_label=label or str(evidence.get("assessor") or org_id or row.flag),
-                score=float(evidence.get("z") or evidence.get("gap") or 1.0)
-                if kind.startswith("assessor")
-                else 1.0,
+                score=score,
                 keys=keys,
                 tender_id=tender_id,
                 organization_id=org_id,
@@ -996,60 +1012,126 @@ def red_flag_screen(tender: Tender | None = None) -> list[Finding]:
     return _in_scope(findings, tender)
 
 
+def _people_of(bids: pd.DataFrame) -> pd.DataFrame:
+    """The people on the bids' staffing plans, for record linkage."""
+    from orgs_registry.models import Person
+
+    ids = set(bids["people"].explode().dropna())
+    return pd.DataFrame.from_records(
+        list(
+            Person.objects.filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "name", "id_number", "birth_date")
+        ),
+        columns=["rec_id", "name", "id_number", "birth_date"],
+    )
+
+
+def _same_people(people: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of person records that record linkage takes for one person. ``Person.id_number``
+    is unique (the roster service checks it and makes a legacy 15-digit number the 18-digit
+    one), so two records of one human differ in the number: a record carried over with a
+    mistyped digit beside the right one, say. The engine weighs the numbers against the names
+    (homophones too) and birth dates; two valid numbers it takes for two people."""
+    from evaluation.linkage import link
+
+    if len(people) < 2:
+        return pd.DataFrame(columns=["left_id", "right_id", "probability", "evidence"])
+    # One table linked with itself: each pair once, never a record with itself.
+    return link(people, people, {**integrity.PERSON_SPEC, "dedupe": True})
+
+
+def _describe_people(evidence: dict[str, Any], people: pd.DataFrame) -> dict[str, Any]:
+    """The shared people of a ``shared_person`` link named, with their ID numbers (masked by
+    the selectors for all but auditors) and the probability that the records are one person."""
+    by_id = people.set_index("rec_id")
+
+    def described(person: Any) -> dict[str, Any]:
+        if person not in by_id.index:
+            return {"person": person}
+        row = by_id.loc[person]
+        return {
+            "person": person,
+            "name": row["name"],
+            "id_number": row["id_number"],
+            "birth_date": row["birth_date"],
+        }
+
+    shared = []
+    for item in evidence.get("people") or []:
+        shared.append(
+            {
+                "a": described(item["a"]),
+                "b": described(item["b"]),
+                "same_record": item["a"] == item["b"],
+                "probability": item["probability"],
+                "matched_fields": integrity.evidence_fields(item.get("fields")),
+            }
+        )
+    return {**evidence, "people": shared}
+
+
 def bidder_link_screen(tender: Tender | None = None) -> list[Finding]:
-    """Competing bids sharing a person, a phone, an address, a legal representative or an
-    identical document."""
+    """Competing bids sharing a person (the same record, or two records that record linkage
+    takes for one person), a phone (the organizations' and their staff's), an address, a
+    legal representative or an identical document."""
     from evaluation import screens
 
     bids = _opened_bids()
+    if tender is not None:
+        bids = bids[bids["tender"] == tender.pk]  # links are between competitors of one tender
     if bids.empty:
         return []
-    results = screens.bidder_links(bids)
-    return _in_scope(_screen_findings(results, _labels(set(bids["tender"]))), tender)
+    # Bounded by the staff of opened bids, never the registry's whole roster.
+    people = _people_of(bids)
+    results = screens.bidder_links(bids, person_links=_same_people(people))
+    results["evidence"] = [
+        _describe_people(evidence, people) if flag == "shared_person" else evidence
+        for flag, evidence in zip(results["flag"], results["evidence"], strict=True)
+    ]
+    return _screen_findings(results, _labels(set(bids["tender"])))
 
 
 def price_screen(tender: Tender | None = None) -> list[Finding]:
     """The collusion model over each tender's price distribution (the shipped model, when
-    ``manage.py train_collusion_model`` has produced it)."""
+    ``manage.py train_collusion_model`` has produced it): tenders with at least
+    ``PRICE_SCREEN_MIN_BIDS`` valid bids, flagged at ``PRICE_SCREEN_MIN_PROBABILITY`` or the
+    model's threshold, whichever is higher (``evaluation.screens`` says why)."""
     from evaluation import screens
 
     bids = _opened_bids()
-    if bids.empty:
-        return []
-    valid = bids[bids["valid"]]
-    counts = valid.groupby("tender")["bid"].size()
-    valid = valid[valid["tender"].isin(counts[counts >= 3].index)]  # screens need 3 prices
-    if valid.empty or not screens.SHIPPED_MODEL.exists():
+    if tender is not None:
+        bids = bids[bids["tender"] == tender.pk]  # the model reads one tender at a time
+    if bids.empty or not screens.SHIPPED_MODEL.exists():
         return []
     model = screens.load_shipped_model()
-    probability = model.predict_proba(valid[["tender", "price", "winner"]])
-    statistics = screens.tender_screens(valid[["tender", "price"]])
-    labels = _labels(set(valid["tender"]))
+    flagged = screens.price_screen(bids[["tender", "price", "valid", "winner"]], model)
+    labels = _labels(set(flagged.index))
     findings = []
-    for tender_id, value in probability.items():
-        if value < model.threshold:
-            continue
-        row = statistics.loc[tender_id] if tender_id in statistics.index else {}
+    for tender_id, row in flagged.iterrows():  # the flagged few
+        probability = float(row["probability"])
         findings.append(
             Finding(
                 kind=FlagKind.PRICE_SCREEN,
-                severity=FlagSeverity.HIGH if value >= 0.9 else FlagSeverity.MEDIUM,
+                severity=FlagSeverity.HIGH if probability >= 0.9 else FlagSeverity.MEDIUM,
                 subject_label=labels.get(int(tender_id), str(tender_id)),
-                score=round(float(value), 4),
+                score=round(probability, 4),
                 tender_id=int(tender_id),
                 evidence=integrity.canonical(
                     {
-                        "probability": round(float(value), 4),
-                        "threshold": round(float(model.threshold), 4),
+                        "probability": round(probability, 4),
+                        "threshold": round(float(row["threshold"]), 4),
+                        "model_threshold": round(float(model.threshold), 4),
+                        "min_bids": screens.PRICE_SCREEN_MIN_BIDS,
                         "screens": {
-                            key: (None if pd.isna(item) else round(float(item), 6))
-                            for key, item in dict(row).items()
+                            key: (None if pd.isna(row[key]) else round(float(row[key]), 6))
+                            for key in ("n_bids", *screens.CLASSIC_SCREENS)
                         },
                     }
                 ),
             )
         )
-    return _in_scope(findings, tender)
+    return findings
 
 
 def assessor_screen(tender: Tender | None = None) -> list[Finding]:

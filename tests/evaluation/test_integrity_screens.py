@@ -495,3 +495,118 @@ def test_a_screen_that_raises_fails_the_run_with_its_error(world, monkeypatch):
     assert run.status == RunStatus.FAILED
     assert "roster unreadable" in run.error
     assert not AuditEvent.objects.filter(action=AuditAction.INTEGRITY_SCREENS_RUN).exists()
+
+
+# --- Bidder links: one person on two records, phones of the staff and the organizations --------
+
+
+def _linked_tender(clock):
+    """A tender opened with three bidders: 甲's 周建军; the same man on 乙's roster under his
+    number with one digit mistyped, a record carried over from before numbers were checked
+    (the roster service refuses such a number now, so it is written directly); and a
+    namesake at 丙, born elsewhere five years earlier, whose organization gives 甲's staff
+    member's mobile as its contact phone, written another way."""
+    from datetime import date, timedelta
+
+    from orgs_registry.models import Employment, Person, ServiceCategory
+    from orgs_registry.services import StaffInput, organization_profile_update, staff_add
+    from tests.tenders.conftest import make_bidder, publish_tender, submit_bid
+
+    number = make_id_number(region="500103", born=date(1984, 6, 15), sequence=31, male=True)
+    namesake = make_id_number(region="500106", born=date(1979, 2, 3), sequence=57, male=True)
+    official = persona("official", Role.OFFICIAL)
+    tender = publish_tender(
+        official=official,
+        approver=persona("approver", Role.APPROVER),
+        category=ServiceCategory.objects.get(code="elderly_care"),
+        description="社区老年人防跌倒评估服务，与其他项目都不一样。",
+    )
+    bidders = [make_bidder(f"联合{name}社会工作服务中心", staff=0) for name in "甲乙丙"]
+    for bidder, id_number, phone in (
+        (bidders[0], number, "13912345678"),
+        (bidders[2], namesake, ""),
+    ):
+        employment = staff_add(
+            organization=bidder.organization,
+            actor=bidder.admin,
+            data=StaffInput(
+                name="周建军",
+                id_number=id_number,
+                role="社工",
+                start_date=date(2024, 1, 1),
+                phone=phone,
+            ),
+        )
+        bidder.staff_ids.append(employment.person_id)
+    mistyped = number[:14] + str((int(number[14]) + 1) % 10) + number[15:]
+    legacy = Person.objects.create(name="周建军", id_number=mistyped)
+    Employment.objects.create(
+        person=legacy,
+        organization=bidders[1].organization,
+        role="社工",
+        start_date=date(2024, 1, 1),
+    )
+    bidders[1].staff_ids.append(legacy.pk)
+    organization_profile_update(
+        organization=bidders[2].organization, actor=bidders[2].admin, phone="+86 139 1234 5678"
+    )
+    bids = [
+        submit_bid(tender, bidder, price)[0]
+        for bidder, price in zip(bidders, ("300000", "310000", "320000"), strict=True)
+    ]
+    clock.set(tender.bid_deadline + timedelta(minutes=1))
+    tender_services.tender_open(tender=tender, actor=official)
+    tender_services.tender_open(tender=tender, actor=persona("second_official", Role.OFFICIAL))
+    return tender, bidders, bids
+
+
+def test_two_records_of_one_person_on_competing_bids_are_linked_and_a_namesake_is_not(world, clock):
+    tender, bidders, bids = _linked_tender(clock)
+    services.screens_run(tender=tender)
+    links = {
+        flag.evidence["screen"]: flag
+        for flag in flags(FlagKind.SHARED_BIDDER_LINK)
+        if flag.tender_id == tender.pk
+    }
+    assert set(links) == {"shared_person", "shared_phone"}
+    person = links["shared_person"]
+    assert set(person.evidence["bids"]) == {str(bids[0].pk), str(bids[1].pk)}
+    (shared,) = person.evidence["people"]
+    assert shared["same_record"] is False
+    assert {shared["a"]["person"], shared["b"]["person"]} == {
+        bidders[0].staff_ids[0],
+        bidders[1].staff_ids[0],
+    }
+    assert shared["a"]["name"] == shared["b"]["name"] == "周建军"
+    assert shared["a"]["id_number"] != shared["b"]["id_number"]
+    assert shared["probability"] >= 0.8
+    assert shared["probability"] == person.evidence["probability"]
+    assert float(person.score) == round(shared["probability"], 4)
+    assert person.severity == "high"  # a link at 0.95 or more
+    assert shared["matched_fields"]["id_number"] == "one_digit"
+    # The namesake at 丙 (another ID number and birth date) is not the same person ...
+    assert str(bids[2].pk) not in person.evidence["bids"]
+    # ... but 丙 gives 甲's staff member's mobile as its own phone.
+    phone = links["shared_phone"]
+    assert set(phone.evidence["bids"]) == {str(bids[0].pk), str(bids[2].pk)}
+    assert phone.evidence["values"] == [{"phone": "13912345678"}]
+
+
+def test_bidder_link_evidence_masks_id_numbers_and_phones_for_officials(world, clock):
+    from evaluation.selectors.integrity import masked_evidence
+
+    tender, _bidders, _bids = _linked_tender(clock)
+    services.screens_run(tender=tender)
+    evidence = {
+        flag.evidence["screen"]: flag.evidence
+        for flag in flags(FlagKind.SHARED_BIDDER_LINK)
+        if flag.tender_id == tender.pk
+    }
+    official = masked_evidence(persona("official", Role.OFFICIAL), evidence["shared_person"])
+    shown = official["people"][0]["a"]["id_number"]
+    assert "*" in shown
+    assert shown != evidence["shared_person"]["people"][0]["a"]["id_number"]
+    phone = masked_evidence(persona("official", Role.OFFICIAL), evidence["shared_phone"])
+    assert phone["values"] == [{"phone": "139****5678"}]
+    auditor = masked_evidence(persona("auditor", Role.AUDITOR), evidence["shared_person"])
+    assert auditor == evidence["shared_person"]

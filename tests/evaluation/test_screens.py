@@ -8,9 +8,12 @@ import pytest
 
 from evaluation.screens import (
     CLASSIC_SCREENS,
+    PRICE_SCREEN_MIN_BIDS,
+    PRICE_SCREEN_MIN_PROBABILITY,
     SHIPPED_MODEL,
     CollusionModel,
     load_shipped_model,
+    price_screen,
     tender_features,
     tender_screens,
 )
@@ -168,3 +171,67 @@ def test_shipped_model_loads_and_predicts_probabilities_for_new_tenders():
     assert set(probability.index) == {"packed", "spread"}
     assert probability.between(0, 1).all()
     assert set(model.predict(bids).unique()) <= {0, 1}
+
+
+# --- The price screen: which tenders a reviewer sees ------------------------------------------
+
+
+class _Fixed:
+    """A stand-in model: a fixed probability per tender, and its own threshold."""
+
+    def __init__(self, probabilities: dict[str, float], threshold: float = 0.45) -> None:
+        self.probabilities = probabilities
+        self.threshold = threshold
+        self.seen: set[str] = set()
+
+    def predict_proba(self, bids: pd.DataFrame) -> pd.Series:
+        tenders = list(pd.unique(bids["tender"]))
+        self.seen |= set(tenders)
+        return pd.Series([self.probabilities[t] for t in tenders], index=tenders)
+
+
+def test_price_screen_reads_only_tenders_with_enough_valid_bids():
+    bids = pd.DataFrame(
+        {
+            "tender": ["four"] * 4 + ["three"] * 3 + ["padded"] * 5,
+            "price": [100.0, 101.0, 102.0, 103.0] + [100.0, 101.0, 102.0] + [100.0] * 5,
+            # Two of the five bids of "padded" were disqualified: three valid bids.
+            "valid": [True] * 7 + [True, True, True, False, False],
+        }
+    )
+    model = _Fixed({"four": 0.99, "three": 0.99, "padded": 0.99})
+    flagged = price_screen(bids, model)  # type: ignore[arg-type]
+    assert list(flagged.index) == ["four"]
+    assert model.seen == {"four"}
+    assert flagged.loc["four", "n_bids"] == PRICE_SCREEN_MIN_BIDS == 4
+
+
+def test_price_screen_flags_only_at_the_review_threshold_or_the_models_if_higher():
+    bids = bids_of(**{t: [100.0, 101.0, 102.0, 103.0] for t in ("low", "edge", "high")})
+    model = _Fixed({"low": 0.79, "edge": 0.8, "high": 0.95}, threshold=0.45)
+    flagged = price_screen(bids, model)  # type: ignore[arg-type]
+    # Above the model's balanced-accuracy threshold is not enough: collusion is rare.
+    assert list(flagged.index) == ["edge", "high"]
+    assert (flagged["threshold"] == PRICE_SCREEN_MIN_PROBABILITY).all()
+    stricter = _Fixed({"low": 0.79, "edge": 0.8, "high": 0.95}, threshold=0.9)
+    assert list(price_screen(bids, stricter).index) == ["high"]  # type: ignore[arg-type]
+
+
+def test_price_screen_of_no_eligible_tender_is_empty_with_its_columns():
+    flagged = price_screen(bids_of(a=[1.0, 2.0, 3.0]), _Fixed({}))  # type: ignore[arg-type]
+    assert flagged.empty
+    assert {"probability", "threshold", "n_bids", *CLASSIC_SCREENS} <= set(flagged.columns)
+
+
+# The integrity demo's cartel (evaluation.demo_integrity): budget 1,280,000, the designated
+# winner 8 % below four cover bids packed within 1.4 %; and an honest tender of the same size.
+CARTEL = [1_126_400.0, 1_222_400.0, 1_228_800.0, 1_232_600.0, 1_239_000.0]
+COMPETITIVE = [1_049_600.0, 1_113_600.0, 1_196_800.0, 1_241_600.0]
+
+
+def test_shipped_model_flags_a_planted_cartel_but_not_competition_or_too_few_bids():
+    model = load_shipped_model()
+    bids = bids_of(cartel=CARTEL, competitive=COMPETITIVE, three=CARTEL[:3])
+    flagged = price_screen(bids, model)
+    assert list(flagged.index) == ["cartel"]
+    assert flagged.loc["cartel", "probability"] >= PRICE_SCREEN_MIN_PROBABILITY

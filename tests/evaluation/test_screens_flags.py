@@ -216,7 +216,11 @@ def test_competing_bids_sharing_a_person_phone_address_rep_or_document_are_linke
         "identical_document",
     }
     person = result[result["flag"] == "shared_person"].iloc[0]
-    assert person["evidence"]["values"] == ["12"]
+    assert person["evidence"]["people"] == [{"a": 12, "b": 12, "probability": 1.0, "fields": {}}]
+    assert person["evidence"]["probability"] == 1.0
+    phone = result[result["flag"] == "shared_phone"].iloc[0]
+    # Under the key "phone", which the flag pages mask for all but auditors.
+    assert phone["evidence"]["values"] == [{"phone": "13800138000"}]
     assert person["evidence"]["bids"] == ["a", "b"]
     assert person["evidence"]["orgs"] == ["A", "B"]
     assert person["tender"] == 1
@@ -242,3 +246,80 @@ def test_links_tolerate_missing_columns_and_values():
     )
     assert bidder_links(data).empty
     assert bidder_links(data.drop(columns=["people"])).empty
+
+
+def linked(*pairs: tuple[int, int, float]) -> pd.DataFrame:
+    """Record pairs as evaluation.linkage.link returns them."""
+    return pd.DataFrame(
+        [
+            {"left_id": a, "right_id": b, "probability": p, "evidence": {"id_number": "one_digit"}}
+            for a, b, p in pairs
+        ]
+    )
+
+
+def test_two_records_that_linkage_takes_for_one_person_are_a_shared_person():
+    data = competing(
+        {"tender": 1, "bid": "a", "org": "A", "people": [1, 4]},
+        {"tender": 1, "bid": "b", "org": "B", "people": [2]},
+        {"tender": 1, "bid": "c", "org": "C", "people": [3]},  # a namesake: not linked
+    )
+    # Linked either way round; a link below the caller's cut-off never reaches here.
+    for links in (linked((1, 2, 0.93)), linked((2, 1, 0.93))):
+        result = bidder_links(data, person_links=links)
+        assert list(result["flag"]) == ["shared_person"]
+        evidence = result.iloc[0]["evidence"]
+        assert evidence["bids"] == ["a", "b"]
+        assert evidence["probability"] == 0.93
+        (person,) = evidence["people"]
+        assert {person["a"], person["b"]} == {1, 2}
+        assert person["fields"] == {"id_number": "one_digit"}
+    assert bidder_links(data).empty  # without linkage, three different records
+
+
+def test_a_link_between_records_of_one_organization_is_not_a_shared_person():
+    data = competing(
+        {"tender": 1, "bid": "a", "org": "A", "people": [1, 2]},
+        {"tender": 1, "bid": "b", "org": "B", "people": [3]},
+        {"tender": 2, "bid": "c", "org": "C", "people": [2]},  # another tender
+    )
+    assert bidder_links(data, person_links=linked((1, 2, 0.99))).empty
+
+
+def test_staff_phones_are_compared_with_the_organizations_phones():
+    data = competing(
+        {"tender": 1, "bid": "a", "org": "A", "phones": ["023-63821568"]},
+        {"tender": 1, "bid": "b", "org": "B", "people_phones": [(5, "02363821568")]},
+        {"tender": 1, "bid": "c", "org": "C", "people_phones": [(6, "13800138001")]},
+    )
+    result = bidder_links(data)
+    assert list(result["flag"]) == ["shared_phone"]
+    assert result.iloc[0]["evidence"]["bids"] == ["a", "b"]
+    assert result.iloc[0]["evidence"]["values"] == [{"phone": "02363821568"}]
+
+
+def test_a_phone_only_carried_by_a_shared_person_is_not_a_second_link():
+    data = competing(
+        {
+            "tender": 1,
+            "bid": "a",
+            "org": "A",
+            "people": [7, 8],
+            "people_phones": [(7, "13800138000"), (8, "13900139000")],
+        },
+        {
+            "tender": 1,
+            "bid": "b",
+            "org": "B",
+            "people": [7, 9],
+            "people_phones": [(7, "+86 138 0013 8000"), (9, "139 0013 9000")],
+        },
+    )
+    # 7 is on both bids (its phone comes with it); 8 and 9 are two records of one person.
+    result = bidder_links(data, person_links=linked((8, 9, 0.9)))
+    assert list(result["flag"]) == ["shared_person"]
+    assert len(result.iloc[0]["evidence"]["people"]) == 2
+    # Different people with one phone are a link of their own.
+    result = bidder_links(data)
+    phones = result[result["flag"] == "shared_phone"].iloc[0]["evidence"]["values"]
+    assert phones == [{"phone": "13900139000"}]
