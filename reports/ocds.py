@@ -216,6 +216,7 @@ class Batch:
             Amendment.objects.filter(**ids)
             .order_by("tender_id", "number")
             .values(
+                "id",
                 "tender_id",
                 "number",
                 "summary",
@@ -229,7 +230,7 @@ class Batch:
         batch.documents = _grouped(
             TenderDocument.objects.filter(**ids)
             .order_by("tender_id", "uploaded_at", "pk")
-            .values("id", "tender_id", "title", "content_type", "uploaded_at"),
+            .values("id", "tender_id", "title", "content_type", "uploaded_at", "amendment_id"),
             "tender_id",
         )
         batch.bids = _grouped(
@@ -842,9 +843,14 @@ class _Process:
     def _documents(self, moment: datetime) -> list[dict[str, Any]]:
         published_at = self.tender["published_at"]
         url = self.publication.document_url
+        # A document added by an amendment is published with it (it is stored a moment
+        # after the amendment's row); the others with the tender.
+        amended = {row["id"]: row["published_at"] for row in self.amendments}
         documents = []
         for document in self.documents:
-            published = max(document["uploaded_at"], published_at)
+            published = amended.get(document["amendment_id"]) or max(
+                document["uploaded_at"], published_at
+            )
             if published > moment:
                 continue
             documents.append(

@@ -39,7 +39,7 @@ from marketplace.models import Role, User
 from orgs_registry.models import Organization, Person, ServiceCategory
 from reports import ocds
 from tenders import services as tender_services
-from tenders.models import Bid, Contract, Milestone, Tender
+from tenders.models import Bid, Contract, Milestone, Tender, TenderDocument
 from tenders.services import contracts as contract_services
 from tenders.services import delivery as delivery_services
 from tests import contract_support
@@ -513,6 +513,20 @@ def test_the_tender_release_has_the_values_before_the_amendment(world):
     assert document["title"] == "更正后的招标文件"
     assert document["documentType"] == "biddingDocuments"
     assert document["url"].startswith(settings.OCDS_SITE_URL + "/tenders/documents/")
+
+
+def test_a_document_added_by_an_amendment_is_published_with_it(world):
+    """The document is stored a moment after the amendment's row; it is still in the
+    amendment's release, dated with it."""
+    document = TenderDocument.objects.get(tender_id=world.sealed)
+    assert document.amendment is not None
+    TenderDocument.objects.filter(pk=document.pk).update(
+        uploaded_at=document.amendment.published_at + timedelta(milliseconds=350)
+    )
+    tender_release, amended = releases_of(world.sealed)
+    assert "documents" not in tender_release["tender"]
+    [listed] = amended["tender"]["documents"]
+    assert listed["datePublished"] == amended["date"]
 
 
 def test_a_tender_names_its_method_category_and_periods_in_chinese_and_english(world):
