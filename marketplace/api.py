@@ -208,6 +208,8 @@ class ApiRootView(APIView):
                 "scoresheets": reverse("api:scoresheet-list", request=request),
                 "price-justifications": reverse("api:price-justification-list", request=request),
                 "challenges": reverse("api:challenge-list", request=request),
+                "ocds-releases": reverse("api:ocds-releases", request=request),
+                "statistics": reverse("api:statistics", request=request),
                 "schema": reverse("api_schema", request=request),
                 "docs": reverse("api_docs", request=request),
             }

@@ -325,7 +325,7 @@ OCDS_SITE_URL = env.str("OCDS_SITE_URL", default="https://services.jiefangbei.ex
 OCDS_LICENSE_URL = env.str(
     "OCDS_LICENSE_URL", default="https://creativecommons.org/licenses/by/4.0/"
 )
-# The page saying what is published, when and how; empty: the portal's data page (/data/).
+# The page saying what is published, when and how; empty: the portal's data page (/public/data/).
 OCDS_PUBLICATION_POLICY_URL = env.str("OCDS_PUBLICATION_POLICY_URL", default="")
 
 # --- Logging --------------------------------------------------------------------------------

@@ -1220,7 +1220,7 @@ class ExportStats:
 def package_metadata(*, base_url: str = "", uri: str = "") -> dict[str, Any]:
     """Everything of the release package but its releases."""
     publication = Publication(base_url)
-    policy = settings.OCDS_PUBLICATION_POLICY_URL or f"{publication.base_url}/data/"
+    policy = settings.OCDS_PUBLICATION_POLICY_URL or publication.url("reports:data")
     publisher: dict[str, Any] = {"name": publication.buyer_name}
     if publication.buyer_uscc:
         publisher["scheme"] = USCI_SCHEME
