@@ -443,6 +443,7 @@ class EvaluationPlan:
     low_price: JustificationPlan | None = None
     challenge: ChallengePlan | None = None
     award_working_days_ago: int = 0
+    named: tuple[str, ...] = ()  # pool assessors (usernames) named to the panel
 
 
 NO_CONFLICT = "本人已阅读回避规定，与本项目各投标人不存在利害关系，承诺独立、客观、公正评审。"
@@ -524,6 +525,19 @@ HALF = Decimal("0.5")
 # for a criterion of 5 points or more, so only the planted scores are flagged.
 BIAS = 0.03
 NOISE = 0.04
+# The integrity demo's assessor affinity: the demo's ``assessor`` scores this organization's
+# bids 12% of the points above what the plan gives them, in every panel it sits on (named or
+# drawn). With the bias and noise above, the favoured score is at most 0.26 of the points (and
+# 0.5 of rounding) from any other member's, so at most 0.21 from the mean of a panel of five:
+# never an abnormal score (30%), yet in every tender above what the others give.
+FAVOURED = "elder_fund"
+FAVOUR = Decimal("0.12")
+# The integrity demo's assessor deviation: this pool assessor scores every bid 8% of the
+# points above what the plan gives it in the panels it is named to (``EvaluationPlan.named``:
+# four of the integrity demo's, over 20 scores, BIAS_MIN_SCORES), and only there, so that it
+# never meets the catalogue's planted abnormal scores. The same bound holds as for the favour.
+LENIENT = "assessor_05"
+LENIENCY = Decimal("0.08")
 # Draws tried before the demo settles for one that misses a planted conflict.
 REDRAWS = 40
 
@@ -598,7 +612,7 @@ def _evaluate(
     justification = None
     if evaluation.low_price is not None:
         justification = _justify(plan, evaluation.low_price, tender, organizations, context)
-    _score(plan, evaluation, panel, organizations)
+    _score(plan, evaluation, panel, organizations, context.assessor)
     if plan.evaluation == "scoring":
         return
     _resolve_flags(evaluation, panel, organizations)
@@ -639,6 +653,7 @@ def _form_panel(
     plan: DemoTender, evaluation: EvaluationPlan, tender: Tender, context: _Context
 ) -> Panel:
     named = [context.assessor] if evaluation.chaired_by_assessor else []
+    named += [User.objects.get(username=username) for username in evaluation.named]
     representatives = [context.official] if evaluation.representative else []
     wanted = set(evaluation.wanted) if plan.copy == 0 else set()
     for attempt in range(REDRAWS):
@@ -744,6 +759,8 @@ def _matrix(
     evaluation: EvaluationPlan,
     seats: Sequence[int],
     criteria: Sequence[TenderCriterion],
+    favouring_seat: int | None = None,
+    lenient_seat: int | None = None,
 ) -> dict[Cell, Decimal]:
     """Every member's score on every bid and subjective criterion, planted ones included."""
     scores: dict[Cell, Decimal] = {}
@@ -751,8 +768,11 @@ def _matrix(
         bias = _rng("bias", plan.key, plan.copy, seat).uniform(-BIAS, BIAS)
         for org, quality in evaluation.quality.items():
             rng = _rng("scores", plan.key, plan.copy, seat, org)
+            favour = FAVOUR if seat == favouring_seat and org == FAVOURED else 0
+            favour += LENIENCY if seat == lenient_seat else 0
             for criterion in criteria:
                 share = Decimal(quality) + Decimal(f"{bias + rng.uniform(-NOISE, NOISE):.4f}")
+                share += favour
                 scores[(seat, org, criterion.code)] = _half(
                     criterion.points * share, criterion.points
                 )
@@ -794,16 +814,23 @@ def _score(
     evaluation: EvaluationPlan,
     panel: Panel,
     organizations: Mapping[str, Organization],
+    assessor: User,
 ) -> None:
     """Every member scores (and submits) their sheets, seat by seat; for the panel that
-    still scores, as far as ``progress`` says."""
+    still scores, as far as ``progress`` says. ``assessor`` (the demo's) favours
+    ``FAVOURED``; ``LENIENT``, where named, scores above the others."""
     criteria = list(
         TenderCriterion.objects.filter(
             tender_id=panel.tender_id, kind=CriterionKind.SUBJECTIVE
         ).order_by("sort_order", "pk")
     )
     members = _active_members(panel)
-    scores = _matrix(plan, evaluation, [m.seat for m in members], criteria)
+    favouring = next((m.seat for m in members if m.user_id == assessor.pk), None)
+    lenient = next(
+        (m.seat for m in members if m.user.username == LENIENT and LENIENT in evaluation.named),
+        None,
+    )
+    scores = _matrix(plan, evaluation, [m.seat for m in members], criteria, favouring, lenient)
     key_of = {organization.pk: key for key, organization in organizations.items()}
     for index, member in enumerate(members):
         sheets = list(

@@ -19,9 +19,22 @@ Planted cases, each on real demo people, organizations and tenders:
   tenders (and the college's tender) nearly repeat in the same area and period;
 - ``excluded_provider``: the senior college, its staff on fully funded public-institution
   posts (funded like a 公益一类 unit), bids;
-- collusion: a single valid bid (R018), identical prices (R028, which is also a close second,
-  R024), a winner far below the others (R058); shared people and an identical document
-  between competing bidders and the assessors' deviations come from the evaluation demo.
+- collusion: a single valid bid (R018) after a notice period of 12 days (R003: the
+  publication service refuses such a period, so the demo moves that tender's publication
+  back, see ``_short_period_seed``), identical prices (R028, which is also a close second,
+  R024), a winner far below the others (R058); a cartel's price pattern (``price_screen``:
+  five bids, the designated winner below a tight pack of four cover bids) in which two
+  bidders give one contact phone written two ways (a shared phone); the demo's assessor,
+  named to three panels here (and drawn to others), scores the cartel's designated winner
+  above the other members wherever it scores it (assessor affinity,
+  ``evaluation.demo.FAVOURED``); a pool assessor named to four of these panels scores
+  every bid above the others (assessor deviation, ``evaluation.demo.LENIENT``); one of the
+  cover bidders has lost all five of its bids (R025); shared people and an identical
+  document between competing bidders come from the evaluation demo.
+
+``scale`` (``seed_demo --scale N``) multiplies the roster's filler posts and the subsidy
+ledger's rows (the organizations of every copy get their grants) for benchmarks; the planted
+cases stay those of the first copy.
 
 Everything is deterministic; running it again adds nothing (tenders are looked up by title,
 a current import is not imported again, the screens and the reviews run once).
@@ -40,16 +53,20 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
+from evaluation.demo import LENIENT, EvaluationPlan, JustificationPlan
 from evaluation.models import FlagKind, FlagStatus, IntegrityFlag, IntegrityRun, RunStatus
 from evaluation.services.integrity import flag_confirm, flag_dismiss, flag_resolve, screens_run
-from marketplace.models import User
+from marketplace.models import Role, User
 from orgs_registry.funding_import import STAFFING_COLUMNS, SUBSIDY_COLUMNS
 from orgs_registry.identifiers import make_id_number
 from orgs_registry.models import FundingImport, FundingImportKind, Organization
+from orgs_registry.services import organization_profile_update
 from orgs_registry.services_funding import funding_import_from_path
 from tenders import demo as tenders_demo
+from tenders import rules as tender_rules
+from tenders.calendar import add_working_days
 from tenders.models import (
     BidStaff,
     BidStatus,
@@ -63,7 +80,16 @@ SEED = 20261126  # the roster's random numbers: change it and every generated po
 REGION = "500103"  # 渝中区
 STAFFING_FILE = "渝中区财政供养人员花名册.csv"
 SUBSIDY_FILE = "渝中区社会组织补助资金台账.csv"
-FILLER_POSTS = 300
+FILLER_POSTS = 300  # per --scale copy
+# R003: the single-bid tender's notice ran this many days, not the 20 an open tender needs
+# (87号令 Art. 18): a short period is how few bidders get to bid.
+SHORT_PERIOD_DAYS = 12
+# The planted shared phone: two bidders of the cartel's tender give the same mobile number as
+# their contact phone, written two ways (the screen compares digits without +86).
+SHARED_PHONE: tuple[tuple[str, str], ...] = (
+    ("lele_health", "+86 139 8365 2417"),
+    ("family", "13983652417"),
+)
 
 # The same sound written with another character (the pinyin, tone aside, is the same).
 HOMOPHONES = {
@@ -118,10 +144,14 @@ def seed_integrity(
     approver: User,
     assessor: User,
     auditor: User,
+    scale: int = 1,
 ) -> None:
     """Build whatever part of the integrity demo is missing."""
     with translation.override(settings.LANGUAGE_CODE):
         tenders = _tenders_seed(organizations=organizations, official=official, approver=approver)
+        plans = [plan.key for plan in demo_integrity_tenders()]
+        _short_period_seed(tenders[plans.index("integrity_single")])
+        _shared_phone_seed(organizations)
         _awards_seed(
             tenders,
             organizations=organizations,
@@ -132,11 +162,21 @@ def seed_integrity(
         if not FundingImport.objects.filter(
             kind=FundingImportKind.STAFFING, is_current=True
         ).exists():
-            _import(FundingImportKind.STAFFING, STAFFING_FILE, staffing_csv(organizations), auditor)
+            _import(
+                FundingImportKind.STAFFING,
+                STAFFING_FILE,
+                staffing_csv(organizations, scale=scale),
+                auditor,
+            )
         if not FundingImport.objects.filter(
             kind=FundingImportKind.SUBSIDY, is_current=True
         ).exists():
-            _import(FundingImportKind.SUBSIDY, SUBSIDY_FILE, subsidy_csv(organizations), auditor)
+            _import(
+                FundingImportKind.SUBSIDY,
+                SUBSIDY_FILE,
+                subsidy_csv(organizations, scale=scale),
+                auditor,
+            )
         if not IntegrityRun.objects.filter(status=RunStatus.FINISHED).exists():
             screens_run(actor=auditor)
         _reviews_seed(auditor)
@@ -153,7 +193,7 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
     care = _by_category(plans, "elderly_care")
     youth = _by_category(plans, "child_youth")
     return [
-        # R018: one valid bid of three.
+        # R018: one valid bid of three, after a notice period too short (R003).
         _variant(
             base,
             key="integrity_single",
@@ -204,6 +244,55 @@ def demo_integrity_tenders() -> list[tenders_demo.DemoTender]:
                 tenders_demo.BidPlan("senior_college", "0.93", state="qualified", staff=2),
                 tenders_demo.BidPlan("lele_health", "0.91", state="qualified", staff=2),
                 tenders_demo.BidPlan("elder_fund", "0.88", state="qualified", staff=2),
+            ),
+        ),
+        # price_screen: a cartel's pattern. The designated winner bids 8 % below four cover
+        # bids packed within 1.4 % of each other, close under the ceiling; the screens of
+        # R024 and R058 see nothing (the winner is neither within 1 % of the second nor 25 %
+        # below the others). Two cover bidders share a contact phone (SHARED_PHONE), and the
+        # assessor named to the panel favours the winner (AWARDS: assessor affinity).
+        _variant(
+            care,
+            key="integrity_cartel",
+            title="社区老年人居家安全改造评估服务项目",
+            description=(
+                "项目背景：辖区独居、高龄老年人居家跌倒风险较高，需要专业评估和适老化改造指导。\n"
+                "服务对象：辖区80周岁以上独居老年人和失能老年人家庭约300户。\n"
+                "服务内容：入户开展居家安全风险评估，出具适老化改造建议，跟进改造效果回访，"
+                "组织家属防跌倒照护培训。\n"
+                "服务指标：入户评估不少于300户，回访率100%，培训不少于12场。\n"
+                "考核与支付：中期、末期评估，按季度支付。"
+            ),
+            state="opened",
+            evaluation="ready",
+            bids=(
+                tenders_demo.BidPlan("elder_fund", "0.88", state="qualified", staff=2),
+                tenders_demo.BidPlan("eldercare", "0.955", state="qualified", staff=2),
+                tenders_demo.BidPlan("lele_health", "0.96", state="qualified", staff=2),
+                tenders_demo.BidPlan("seniors", "0.963", state="qualified", staff=2),
+                tenders_demo.BidPlan("family", "0.968", state="qualified", staff=2),
+            ),
+        ),
+        # Assessor affinity: the third panel with the same assessor and the same favourite
+        # (three bids: too few for the price screen).
+        _variant(
+            care,
+            key="integrity_affinity",
+            title="社区老年人健康档案管理服务项目",
+            description=(
+                "项目背景：辖区老年人健康档案分散在社区卫生服务中心和各社区，动态更新不及时。\n"
+                "服务对象：辖区65周岁以上常住老年人约5800人。\n"
+                "服务内容：健康档案的入户核实和信息更新，慢性病老年人随访提醒，"
+                "健康讲座和义诊活动的组织。\n"
+                "服务指标：档案核实率不低于95%，随访提醒不少于4000人次。\n"
+                "考核与支付：由街道会同社区卫生服务中心按季度考核支付。"
+            ),
+            state="opened",
+            evaluation="ready",
+            bids=(
+                tenders_demo.BidPlan("eldercare", "0.90", state="qualified", staff=2),
+                tenders_demo.BidPlan("elder_fund", "0.93", state="qualified", staff=2),
+                tenders_demo.BidPlan("seniors", "0.95", state="qualified", staff=2),
             ),
         ),
         # R058: the winner far below the others.
@@ -258,10 +347,43 @@ def _tenders_seed(
 
 
 # R024 and R058 compare the winner with the others: these tenders are evaluated and awarded,
-# the bidder with the best proposal also the one at the planted price.
-AWARDS: dict[str, dict[str, str]] = {
-    "integrity_identical": {"eldercare": "0.88", "elder_fund": "0.80", "senior_college": "0.70"},
-    "integrity_far_below": {"growing": "0.90", "legal_youth": "0.78", "stars": "0.74"},
+# the bidder with the best proposal also the one at the planted price. The demo's assessor is
+# named to (and chairs) the panels of the identical prices, the cartel and the affinity
+# tenders, where the cartel's designated winner (敬老助老公益基金会) bids: it scores that bidder
+# above the other members there as everywhere (``evaluation.demo.FAVOURED``), so the assessor
+# affinity screen, which wants three tenders, finds it however the other panels are drawn.
+AWARDS: dict[str, EvaluationPlan] = {
+    "integrity_identical": EvaluationPlan(
+        quality={"eldercare": "0.88", "elder_fund": "0.80", "senior_college": "0.70"},
+        chaired_by_assessor=True,
+        named=(LENIENT,),
+    ),
+    "integrity_cartel": EvaluationPlan(
+        quality={
+            "elder_fund": "0.86",
+            "eldercare": "0.80",
+            "lele_health": "0.74",
+            "seniors": "0.72",
+            "family": "0.70",
+        },
+        chaired_by_assessor=True,
+        named=(LENIENT,),
+    ),
+    "integrity_affinity": EvaluationPlan(
+        quality={"eldercare": "0.84", "elder_fund": "0.78", "seniors": "0.74"},
+        chaired_by_assessor=True,
+        named=(LENIENT,),
+    ),
+    "integrity_far_below": EvaluationPlan(
+        quality={"growing": "0.90", "legal_youth": "0.78", "stars": "0.74"},
+        named=(LENIENT,),
+        low_price=JustificationPlan(
+            "growing",
+            "本单位报价较低的原因：暑期托管场地由社区无偿提供，师资为本单位专职社工和"
+            "高校志愿者，报价已覆盖全部人员经费和活动成本，承诺不降低服务标准。",
+            "评审委员会审查了投标人的书面说明和成本测算，报价能够保证服务质量，报价有效。",
+        ),
+    ),
 }
 
 
@@ -282,16 +404,52 @@ def _awards_seed(
     for plan, tender in zip(demo_integrity_tenders(), tenders, strict=True):
         if plan.key not in AWARDS or Panel.objects.filter(tender=tender).exists():
             continue
-        low_price = None
-        if plan.key == "integrity_far_below":
-            low_price = evaluation_demo.JustificationPlan(
-                "growing",
-                "本单位报价较低的原因：暑期托管场地由社区无偿提供，师资为本单位专职社工和"
-                "高校志愿者，报价已覆盖全部人员经费和活动成本，承诺不降低服务标准。",
-                "评审委员会审查了投标人的书面说明和成本测算，报价能够保证服务质量，报价有效。",
-            )
-        evaluation = evaluation_demo.EvaluationPlan(quality=AWARDS[plan.key], low_price=low_price)
-        evaluation_demo._evaluate(plan, evaluation, tender, context)
+        evaluation_demo._evaluate(plan, AWARDS[plan.key], tender, context)
+
+
+def _short_period_seed(tender: Tender) -> None:
+    """Give the single-bid tender a notice period of ``SHORT_PERIOD_DAYS`` (demo only).
+
+    ``tender_publish`` refuses a bid deadline sooner than the method's minimum, so a short
+    period reaches the screens only in records the service did not make (a tender carried
+    over from the old platform). Like ``tenders.demo._deadline_passes``, which gave every
+    opened tender a lawful period, this queryset update bypasses the services: it moves the
+    publication (and the documents' availability with it) to ``SHORT_PERIOD_DAYS`` before
+    the deadline; the bids' receipts and the audit log keep the times the services stamped.
+    """
+    if tender.published_at is None:
+        return
+    published = tender.bid_deadline - timedelta(days=SHORT_PERIOD_DAYS)
+    if tender.published_at == published:
+        return
+    Tender.objects.filter(pk=tender.pk).update(
+        published_at=published,
+        submitted_at=published - timedelta(days=2),
+        documents_until=add_working_days(
+            timezone.localdate(published), tender_rules.DOCUMENT_PERIOD_WORKING_DAYS
+        ),
+    )
+    tender.refresh_from_db()
+
+
+def _shared_phone_seed(organizations: Mapping[str, Organization]) -> None:
+    """The cartel's two cover bidders give one contact phone (their administrators set it
+    through the profile service, as any organization updates its contact details)."""
+    for key, phone in SHARED_PHONE:
+        organization = organizations.get(key)
+        if organization is None:
+            continue
+        organization.refresh_from_db()
+        if organization.phone == phone:
+            continue
+        admin = (
+            User.objects.filter(organization=organization, role=Role.ORG_ADMIN)
+            .order_by("pk")
+            .first()
+        )
+        if admin is None:  # the registry demo gives every organization an administrator
+            raise RuntimeError(f"demo organization {organization.name} has no administrator")
+        organization_profile_update(organization=organization, actor=admin, phone=phone)
 
 
 # --- The staffing roster ------------------------------------------------------------------------
@@ -344,11 +502,12 @@ def _post(
     }
 
 
-def _filler_posts() -> list[dict[str, str]]:
-    """A few hundred posts of the district's units, nobody of the demo's organizations."""
+def _filler_posts(scale: int = 1) -> list[dict[str, str]]:
+    """A few hundred posts of the district's units per copy, nobody of the demo's
+    organizations."""
     rng = _rng("filler")
     rows = []
-    for number in range(FILLER_POSTS):
+    for number in range(FILLER_POSTS * scale):
         unit, post_type, funding, functions = UNITS[number % len(UNITS)]
         male = rng.random() < 0.5
         born = date(1965, 1, 1) + timedelta(days=rng.randrange(0, 365 * 35))
@@ -420,8 +579,10 @@ def planted_people() -> dict[str, tuple[str, str, date | None]]:
     return chosen
 
 
-def staffing_rows(organizations: Mapping[str, Organization]) -> list[dict[str, str]]:
-    rows = _filler_posts()
+def staffing_rows(
+    organizations: Mapping[str, Organization], *, scale: int = 1
+) -> list[dict[str, str]]:
+    rows = _filler_posts(scale)
     college = organizations.get("senior_college")
     if college is not None:
         for number in range(3):
@@ -513,15 +674,19 @@ def staffing_rows(organizations: Mapping[str, Organization]) -> list[dict[str, s
     return rows
 
 
-def staffing_csv(organizations: Mapping[str, Organization]) -> bytes:
+def staffing_csv(organizations: Mapping[str, Organization], *, scale: int = 1) -> bytes:
     """The roster as the office's staffing bureau exports it (Chinese headers)."""
-    return _csv(staffing_rows(organizations), STAFFING_COLUMNS)
+    return _csv(staffing_rows(organizations, scale=scale), STAFFING_COLUMNS)
 
 
 # --- The subsidy ledger ---------------------------------------------------------------------------
 
 
-def subsidy_rows(organizations: Mapping[str, Organization]) -> list[dict[str, str]]:
+def subsidy_rows(
+    organizations: Mapping[str, Organization], *, scale: int = 1
+) -> list[dict[str, str]]:
+    """The planted grant and the near misses; with ``scale`` the near misses again for the
+    organizations of every copy (``orgs_registry.demo.demo_organizations``)."""
     rows = []
 
     def grant(key: str, purpose: str, amount: str, start: date, end: date, programme: str) -> None:
@@ -570,19 +735,45 @@ def subsidy_rows(organizations: Mapping[str, Organization]) -> list[dict[str, st
         "渝中区困难群众帮扶专项补助",
     )
     # Near misses: subsidies for other services or other years.
-    grant("culture", "文化体育服务", "30000.00", date(2024, 1, 1), date(2024, 12, 31), "文化惠民")
-    grant(
-        "volunteers", "志愿服务", "20000.00", date(2024, 1, 1), date(2024, 12, 31), "志愿服务补助"
-    )
-    grant(
-        "seniors", "文化体育服务", "15000.00", date(2025, 1, 1), date(2025, 12, 31), "老年文体活动"
-    )
-    grant("heart", "心理健康服务", "25000.00", date(2023, 1, 1), date(2023, 12, 31), "心理关爱项目")
+    for copy in range(scale):
+        suffix = f"~{copy}" if copy else ""
+        grant(
+            f"culture{suffix}",
+            "文化体育服务",
+            "30000.00",
+            date(2024, 1, 1),
+            date(2024, 12, 31),
+            "文化惠民",
+        )
+        grant(
+            f"volunteers{suffix}",
+            "志愿服务",
+            "20000.00",
+            date(2024, 1, 1),
+            date(2024, 12, 31),
+            "志愿服务补助",
+        )
+        grant(
+            f"seniors{suffix}",
+            "文化体育服务",
+            "15000.00",
+            date(2025, 1, 1),
+            date(2025, 12, 31),
+            "老年文体活动",
+        )
+        grant(
+            f"heart{suffix}",
+            "心理健康服务",
+            "25000.00",
+            date(2023, 1, 1),
+            date(2023, 12, 31),
+            "心理关爱项目",
+        )
     return rows
 
 
-def subsidy_csv(organizations: Mapping[str, Organization]) -> bytes:
-    return _csv(subsidy_rows(organizations), SUBSIDY_COLUMNS)
+def subsidy_csv(organizations: Mapping[str, Organization], *, scale: int = 1) -> bytes:
+    return _csv(subsidy_rows(organizations, scale=scale), SUBSIDY_COLUMNS)
 
 
 def _csv(rows: list[dict[str, str]], columns: Mapping[str, str]) -> bytes:

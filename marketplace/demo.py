@@ -123,6 +123,7 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
             approver=users["approver"],
             assessor=users["assessor"],
             auditor=users["auditor"],
+            scale=scale,
         )
     pool = [
         DemoAccount(plan.username, Role.ASSESSOR, plan.full_name, note=plan.note)

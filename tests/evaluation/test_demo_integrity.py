@@ -1,6 +1,7 @@
 """The integrity demo: the roster and subsidies imported through the import service, a flag of
-every screen on its planted case, the near-miss namesake not flagged, a flag in every review
-state, and a second run adding nothing. Built once for the module (seeding takes a while)."""
+every kind on its planted case, the near-miss namesake not flagged, a price screen that flags
+the cartel and few others, a flag in every review state, and a second run adding nothing.
+Built once for the module (seeding takes a while)."""
 
 from __future__ import annotations
 
@@ -11,45 +12,56 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from evaluation.demo import LENIENT
 from evaluation.demo_integrity import (
     FILLER_POSTS,
+    SHARED_PHONE,
+    SHORT_PERIOD_DAYS,
     STAFFING_FILE,
     SUBSIDY_FILE,
     homophone,
     legacy_id,
     one_digit_wrong,
     planted_people,
+    staffing_rows,
+    subsidy_rows,
 )
 from evaluation.models import FlagKind, FlagStatus, IntegrityFlag, IntegrityRun, RunStatus
+from evaluation.screens import (
+    AFFINITY_MIN_TENDERS,
+    BIAS_MIN_SCORES,
+    PRICE_SCREEN_MIN_BIDS,
+    PRICE_SCREEN_MIN_PROBABILITY,
+)
 from marketplace.demo import seed_demo
 from marketplace.models import AuditAction, AuditEvent
+from orgs_registry.demo import ORGANIZATIONS
 from orgs_registry.identifiers import id_check_char
 from orgs_registry.models import (
     FundingImport,
     FundingImportKind,
     FundingImportStatus,
+    Organization,
     StaffingRecord,
     Subsidy,
 )
 from tenders.models import Tender
 from tests.conftest import building, module_database
 
-DOUBLE_FUNDING = [
-    FlagKind.STAFF_ON_PUBLIC_PAYROLL,
-    FlagKind.UNIT_KEEPS_STAFF_FOR_FUNCTION,
-    FlagKind.SUBSIDY_OVERLAP,
-    FlagKind.STAFF_OVERCOMMITTED,
-    FlagKind.DUPLICATE_PROJECT,
-    FlagKind.EXCLUDED_PROVIDER,
-]
-COLLUSION = [
-    FlagKind.R018_SINGLE_BID,
-    FlagKind.R028_IDENTICAL_PRICES,
-    FlagKind.R024_CLOSE_SECOND,
-    FlagKind.R058_WINNER_FAR_BELOW,
-    FlagKind.SHARED_BIDDER_LINK,
-    FlagKind.ASSESSOR_DEVIATION,
-]
+# The integrity demo's planted collusion tenders (evaluation.demo_integrity).
+SINGLE = "低保边缘家庭帮扶延伸服务项目"
+IDENTICAL = "社区失能老人照护技能培训服务项目"
+CARTEL = "社区老年人居家安全改造评估服务项目"
+AFFINITY = "社区老年人健康档案管理服务项目"
+FAR_BELOW = "青少年暑期托管服务项目"
+# The catalogue tenders with four valid bids or more, which the model also scores above the
+# review threshold (see evaluation.screens.PRICE_SCREEN_MIN_PROBABILITY): at most these.
+PRICE_SCREEN_OTHERS = 3
+
+
+def organization(key: str) -> Organization:
+    name = next(demo.name for demo in ORGANIZATIONS if demo.key == key)
+    return Organization.objects.get(name=name)
 
 
 def snapshot() -> dict[str, object]:
@@ -140,9 +152,15 @@ def test_homophone_changes_one_character():
 # --- Planted cases ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", DOUBLE_FUNDING + COLLUSION)
+@pytest.mark.parametrize("kind", list(FlagKind))
 def test_every_screen_finds_its_planted_case(demo, kind):
     assert flags(kind), f"no {kind} flag in the demo"
+
+
+def test_every_flag_kind_of_design_5_has_a_flag(demo):
+    found = set(IntegrityFlag.objects.values_list("kind", flat=True))
+    missing = sorted(kind.value for kind in FlagKind if kind not in found)
+    assert not missing, f"no flag of {missing}"
 
 
 def test_payroll_cases_are_found_through_the_roster_errors(demo):
@@ -195,10 +213,80 @@ def test_collusion_cases_are_on_the_integrity_tenders(demo):
     def titles(kind: str) -> set[str]:
         return {flag.tender.title for flag in flags(kind)}
 
-    assert "低保边缘家庭帮扶延伸服务项目" in titles(FlagKind.R018_SINGLE_BID)
-    assert "社区失能老人照护技能培训服务项目" in titles(FlagKind.R028_IDENTICAL_PRICES)
-    assert "社区失能老人照护技能培训服务项目" in titles(FlagKind.R024_CLOSE_SECOND)
-    assert "青少年暑期托管服务项目" in titles(FlagKind.R058_WINNER_FAR_BELOW)
+    assert SINGLE in titles(FlagKind.R018_SINGLE_BID)
+    assert titles(FlagKind.R003_SHORT_PERIOD) == {SINGLE}
+    assert IDENTICAL in titles(FlagKind.R028_IDENTICAL_PRICES)
+    assert IDENTICAL in titles(FlagKind.R024_CLOSE_SECOND)
+    assert FAR_BELOW in titles(FlagKind.R058_WINNER_FAR_BELOW)
+    assert CARTEL not in titles(FlagKind.R024_CLOSE_SECOND) | titles(FlagKind.R058_WINNER_FAR_BELOW)
+
+
+def test_short_period_is_the_single_bid_tenders_notice(demo):
+    (flag,) = flags(FlagKind.R003_SHORT_PERIOD)
+    assert flag.evidence["days"] == SHORT_PERIOD_DAYS < flag.evidence["minimum_days"] == 20
+
+
+def test_price_screen_flags_the_cartel_and_few_others(demo):
+    found = flags(FlagKind.PRICE_SCREEN)
+    assert CARTEL in {flag.tender.title for flag in found}
+    assert len(found) <= 1 + PRICE_SCREEN_OTHERS
+    for flag in found:
+        # Too few bids are never read, and only a high probability is a flag.
+        assert flag.evidence["screens"]["n_bids"] >= PRICE_SCREEN_MIN_BIDS
+        assert flag.evidence["probability"] >= PRICE_SCREEN_MIN_PROBABILITY
+        assert flag.evidence["threshold"] >= PRICE_SCREEN_MIN_PROBABILITY
+
+
+def test_cartel_bidders_with_one_phone_written_two_ways_are_linked(demo):
+    found = [
+        flag
+        for flag in flags(FlagKind.SHARED_BIDDER_LINK)
+        if flag.evidence["screen"] == "shared_phone"
+    ]
+    assert len(found) == 1
+    flag = found[0]
+    assert flag.tender.title == CARTEL
+    sharing = [organization(key) for key, _phone in SHARED_PHONE]
+    assert set(flag.evidence["orgs"]) == {org.pk for org in sharing}
+    assert {org.phone for org in sharing} == {phone for _key, phone in SHARED_PHONE}
+    assert flag.evidence["values"] == [{"phone": "13983652417"}]
+
+
+def test_assessor_affinity_is_the_demo_assessor_favouring_the_cartels_winner(demo):
+    (flag,) = flags(FlagKind.ASSESSOR_AFFINITY)
+    assert flag.assessor.username == "assessor"
+    assert flag.organization == organization("elder_fund")
+    tenders = set(
+        Tender.objects.filter(pk__in=flag.evidence["tenders"]).values_list("title", flat=True)
+    )
+    assert {IDENTICAL, CARTEL, AFFINITY} <= tenders
+    assert len(tenders) >= AFFINITY_MIN_TENDERS
+    assert flag.evidence["above_share"] == 1.0
+
+
+def test_assessor_deviation_is_the_assessor_who_scores_every_bid_higher(demo):
+    (flag,) = [f for f in flags(FlagKind.ASSESSOR_DEVIATION) if f.assessor.username == LENIENT]
+    assert flag.evidence["direction"] == "lenient"
+    assert flag.evidence["scores"] >= BIAS_MIN_SCORES
+
+
+def test_a_cover_bidder_that_never_wins_is_a_frequent_loser(demo):
+    (flag,) = flags(FlagKind.R025_FREQUENT_LOSER)
+    assert flag.organization == organization("seniors")
+    assert flag.evidence["wins"] == 0
+    assert CARTEL in set(
+        Tender.objects.filter(pk__in=flag.evidence["tenders"]).values_list("title", flat=True)
+    )
+
+
+def test_scale_multiplies_the_filler_posts_and_the_subsidy_near_misses(demo):
+    organizations = {plan.key: organization(plan.key) for plan in ORGANIZATIONS}
+    # The second copy's organizations (seed_demo --scale 2), standing in for themselves.
+    copies = organizations | {f"{key}~1": org for key, org in organizations.items()}
+    assert len(staffing_rows(copies, scale=2)) == len(staffing_rows(organizations)) + FILLER_POSTS
+    once = subsidy_rows(organizations)
+    twice = subsidy_rows(copies, scale=2)
+    assert len(twice) == 2 * len(once) - 1  # the planted grant once, the near misses twice
 
 
 # --- Reviews and idempotence ------------------------------------------------------------------
