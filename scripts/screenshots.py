@@ -6,7 +6,9 @@ Needs a running site with the demo data (make run) and Debian's chromium.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -26,6 +28,35 @@ def sign_in(page: Page, username: str) -> None:
 
 def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"saved docs/screenshots/{name}.png")
+
+
+def shoot_pdf(page: Page, link: str, name: str) -> None:
+    """The first page of the PDF behind the link ``link`` (a CSS selector), as a PNG
+    (pdftoppm, from Debian's poppler-utils)."""
+    href = page.eval_on_selector(link, "a => a.href")
+    response = page.request.get(href)
+    if not response.ok:
+        raise SystemExit(f"{href}: HTTP {response.status}")
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / "document.pdf"
+        pdf.write_bytes(response.body())
+        subprocess.run(  # noqa: S603 - fixed arguments, a file this script wrote
+            [
+                "/usr/bin/pdftoppm",
+                "-png",
+                "-r",
+                "80",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf),
+                str(OUT / name),
+            ],
+            check=True,
+        )
     print(f"saved docs/screenshots/{name}.png")
 
 
@@ -58,6 +89,20 @@ def main() -> None:
         shoot(page, "credit-lists")
         page.goto(f"{BASE}/tenders/")
         shoot(page, "tenders")
+        page.goto(f"{BASE}/public/")
+        shoot(page, "portal")
+        page.goto(f"{BASE}/public/results/")
+        page.click("table tbody tr:first-child a[href*='/public/results/']")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "portal-result")
+        page.goto(page.url.replace("/public/results/", "/tenders/"))
+        shoot_pdf(
+            page, "a[href*='/reports/award_notice/'][href$='lang=zh-hans']", "pdf-award-notice"
+        )
+        page.goto(f"{BASE}/statistics/")
+        shoot(page, "statistics")
+        page.goto(f"{BASE}/public/data/")
+        shoot(page, "portal-data")
         page.goto(f"{BASE}/tenders/?status=opened")
         page.click("#tender-results table tbody tr:first-child a, table tbody tr:first-child a")
         page.wait_for_load_state("networkidle")
