@@ -210,6 +210,7 @@ class ApiRootView(APIView):
                 "challenges": reverse("api:challenge-list", request=request),
                 "ocds-releases": reverse("api:ocds-releases", request=request),
                 "statistics": reverse("api:statistics", request=request),
+                "documents": request.build_absolute_uri("/api/v1/documents/{kind}/{id}/"),
                 "schema": reverse("api_schema", request=request),
                 "docs": reverse("api_docs", request=request),
             }

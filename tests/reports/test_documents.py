@@ -126,3 +126,19 @@ def test_the_same_data_draws_the_same_chart():
     assert first.svg == second.svg
     assert charts.line_chart(["a", "b"], {"x": [1, 2]}, title="l").svg != first.svg
     assert "<svg" in charts.histogram([1, 2, 2, 3], title="h").svg
+
+
+@pytest.mark.django_db
+def test_the_api_serves_the_same_document_with_the_callers_rights(registered, client):
+    url = reverse("api:document", args=["tender_notice", 7])
+    response = client.get(url, {"lang": "en"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert "notice-7-en.pdf" in response["Content-Disposition"]
+    assert "解放碑街道 7" in text_of(b"".join(response.streaming_content))
+    missing = client.get(reverse("api:document", args=["tender_notice", 8]))
+    assert missing.status_code == 404
+    assert missing.json()["error"]
+    assert client.get(reverse("api:document", args=["invoice", 7])).status_code == 404
+    assert client.post(url).status_code == 405
