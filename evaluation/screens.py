@@ -905,6 +905,28 @@ FOREST_PARAMS: dict[str, Any] = {
     "class_weight": "balanced_subsample",
     "n_jobs": 1,
 }
+#: Features left out of the model: they tell which market a tender comes from rather than how
+#: its prices are spread. Pooled, the public datasets differ in their share of cartels (the
+#: Swiss GR/See-Gaster set, 74 % collusive, has most of the tenders without an estimate and
+#: with many bids), so the bid count, the size of the estimate and round prices (whole
+#: thousands in Japan) let a model learn the dataset's base rate instead of a price pattern,
+#: and score honest tenders by how many bids they have (docs/benchmarks.md). The winner's rank
+#: and margin are left out too: the price screen also reads tenders not yet awarded, where
+#: they are missing, which the public data (every tender awarded) never shows the model; and
+#: outside Italy the winner is the lowest bid in 98 % of the public tenders, which says little.
+SOURCE_FEATURES = (
+    "n_bids",
+    "log_n_bids",
+    "log_estimate",
+    "share_round",
+    "winner_rank_share",
+    "winner_over_low",
+    "winner_over_median",
+)
+#: When training on several sources, class weights balance each (source, bid count) cell; bid
+#: counts from this one up share a cell (16 % of the public tenders, mostly Italy and Japan,
+#: where a dozen bids or more is common and a cell per count would hold few tenders).
+BALANCE_MAX_BIDS = 10
 #: Folds of the training data used to choose the decision threshold (never the test data).
 THRESHOLD_FOLDS = 3
 #: ... repeated with this many different shuffles.
@@ -947,6 +969,31 @@ def _best_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float((candidates[chosen] + below) / 2)
 
 
+def _cell_weights(features: pd.DataFrame, y: np.ndarray, sources: pd.Series) -> np.ndarray:
+    """Sample weights that give both classes the same weight within every (source, bid count)
+    cell, in proportion to the cell's size; a cell with one class only gets no weight, as it
+    says nothing about how cartels and competitors differ there (mean weight 1)."""
+    source = pd.Series(sources).reindex(features.index)
+    if source.isna().any():
+        missing = source.index[source.isna()]
+        raise ValueError(f"sources: no source for {len(missing)} tender(s), e.g. {missing[0]}")
+    cells = pd.DataFrame(
+        {
+            "source": source.astype(str).to_numpy(),
+            "bids": np.minimum(features["n_bids"].to_numpy(), BALANCE_MAX_BIDS),
+            "y": y,
+        }
+    )
+    by_cell = cells.groupby(["source", "bids"])["y"]
+    size = by_cell.transform("size")
+    classes = by_cell.transform("nunique")
+    per_class = cells.groupby(["source", "bids", "y"])["y"].transform("size")
+    weights = (size / (2 * per_class)).where(classes == 2, 0.0).to_numpy(dtype=float)
+    if weights.sum() <= 0:
+        raise ValueError("sources: no source and bid count has both classes")
+    return weights / weights.mean()
+
+
 @dataclass
 class CollusionModel:
     """A classifier of tenders as collusive from their bids' prices: gradient boosting and a
@@ -956,7 +1003,10 @@ class CollusionModel:
     ``fit(bids, labels)``: ``bids`` one row per bid with ``tender, price`` (optionally
     ``estimate`` and ``winner``, see :func:`tender_features`), ``labels`` 0/1 indexed by tender.
     The decision threshold for :meth:`predict` maximizes balanced accuracy on out-of-fold
-    predictions within the training data.
+    predictions within the training data. The :data:`SOURCE_FEATURES` are not used; with
+    ``sources`` (the dataset of each tender, indexed by tender) the tenders are weighted so
+    that both classes weigh the same within each source and bid count, and neither the source
+    nor the number of bids predicts collusion by itself.
     """
 
     random_state: int = 0
@@ -965,22 +1015,26 @@ class CollusionModel:
     threshold: float = 0.5
     features: list[str] | None = None
 
-    def _new_estimator(self, tenders: int) -> Any:
+    def _new_estimator(self, tenders: int, *, weighted: bool = False) -> Any:
         from sklearn.ensemble import (
             HistGradientBoostingClassifier,
             RandomForestClassifier,
             VotingClassifier,
         )
 
-        boosting = HistGradientBoostingClassifier(
-            **(self.params or MODEL_PARAMS), random_state=self.random_state
-        )
+        params = dict(self.params or MODEL_PARAMS)
+        forest_params = dict(FOREST_PARAMS)
+        if weighted:
+            # The sample weights already balance the classes, cell by cell.
+            params.pop("class_weight", None)
+            forest_params.pop("class_weight", None)
+        boosting = HistGradientBoostingClassifier(**params, random_state=self.random_state)
         if self.params is not None or tenders >= FOREST_BELOW_TENDERS:
             return boosting
         # Soft vote with a forest on small training sets, where the forest's averaging steadies
         # the boosting (Ticino, Brazil, Italy); on large ones boosting alone is as good, and
         # the forest would make the model file tens of megabytes.
-        forest = RandomForestClassifier(**FOREST_PARAMS, random_state=self.random_state)
+        forest = RandomForestClassifier(**forest_params, random_state=self.random_state)
         return VotingClassifier([("boosting", boosting), ("forest", forest)], voting="soft")
 
     def _matrix(self, bids: pd.DataFrame) -> pd.DataFrame:
@@ -989,7 +1043,9 @@ class CollusionModel:
             features = features.reindex(columns=self.features)
         return features
 
-    def fit(self, bids: pd.DataFrame, labels: pd.Series) -> CollusionModel:
+    def fit(
+        self, bids: pd.DataFrame, labels: pd.Series, *, sources: pd.Series | None = None
+    ) -> CollusionModel:
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
         features = tender_features(bids)
@@ -1000,6 +1056,10 @@ class CollusionModel:
         y = labels.reindex(features.index).to_numpy()
         if len(np.unique(y)) < 2:
             raise ValueError("labels: both classes (0 and 1) are needed to fit")
+        weights = None if sources is None else _cell_weights(features, y, sources)
+        weighted = weights is not None
+        fit_params = {} if weights is None else {"sample_weight": weights}
+        features = features.drop(columns=list(SOURCE_FEATURES), errors="ignore")
         self.features = list(features.columns)
         folds = min(THRESHOLD_FOLDS, int(np.bincount(y).min()))
         if folds >= 2:
@@ -1011,10 +1071,17 @@ class CollusionModel:
                     folds, shuffle=True, random_state=self.random_state + repeat
                 )
                 oof += cross_val_predict(
-                    self._new_estimator(len(y)), features, y, cv=splitter, method="predict_proba"
+                    self._new_estimator(len(y), weighted=weighted),
+                    features,
+                    y,
+                    cv=splitter,
+                    method="predict_proba",
+                    params=fit_params,
                 )[:, 1]
             self.threshold = _best_threshold(y, oof / THRESHOLD_REPEATS)
-        self.estimator = self._new_estimator(len(y)).fit(features, y)
+        self.estimator = self._new_estimator(len(y), weighted=weighted).fit(
+            features, y, **fit_params
+        )
         return self
 
     def _check_fitted(self) -> None:

@@ -3,7 +3,8 @@
 The six datasets of García Rodríguez et al. (2022) are read where they lie (by default
 ``../shared/data/collusion/`` beside the repository) and are never copied into it; only the
 fitted model (skops format, a few hundred kB) and its SHA-256 are written, by default to
-``evaluation/models_data/collusion.skops``.
+``evaluation/models_data/collusion.skops``. Each tender's dataset is passed to the model as its
+source (see ``CollusionModel.fit``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         files = cartel_datasets(folder)
         if not files:
             raise CommandError(f"no DB_Collusion_*.csv files in {folder}")
-        all_bids, all_labels = [], []
+        all_bids, all_labels, all_sources = [], [], []
         for name, path in files.items():
             bids, labels = load_cartel_dataset(path)
             # Tender numbers repeat across datasets: prefix them with the dataset's name.
@@ -50,13 +51,18 @@ class Command(BaseCommand):
             labels.index = name + ":" + labels.index.astype(str)
             all_bids.append(bids)
             all_labels.append(labels)
+            all_sources.append(pd.Series(name, index=labels.index))
             self.stdout.write(
                 f"{name}: {len(bids):,} bids, {len(labels):,} tenders, "
                 f"{labels.mean():.0%} collusive"
             )
         started = time.perf_counter()
+        # The sources let the model weigh each dataset's cartels and competitors alike, so
+        # that which dataset a tender resembles does not decide its probability.
         model = CollusionModel(random_state=int(str(options["seed"]))).fit(
-            pd.concat(all_bids, ignore_index=True), pd.concat(all_labels)
+            pd.concat(all_bids, ignore_index=True),
+            pd.concat(all_labels),
+            sources=pd.concat(all_sources),
         )
         out = Path(str(options["out"]))
         out.parent.mkdir(parents=True, exist_ok=True)
