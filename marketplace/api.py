@@ -211,6 +211,7 @@ class ApiRootView(APIView):
                 "ocds-releases": reverse("api:ocds-releases", request=request),
                 "statistics": reverse("api:statistics", request=request),
                 "documents": request.build_absolute_uri("/api/v1/documents/{kind}/{id}/"),
+                "exports": request.build_absolute_uri("/api/v1/exports/{list}.{csv|xlsx}"),
                 "schema": reverse("api_schema", request=request),
                 "docs": reverse("api_docs", request=request),
             }

@@ -11,6 +11,8 @@ exports beyond the row limit answer 400 with a JSON body
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
@@ -39,10 +41,16 @@ def export(
         raise Http404
     if spec.login_required and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    return export_response(request.user, spec, list_name, fmt, request.GET, number)
+
+
+def export_response(
+    user: Any, spec: Any, list_name: str, fmt: str, params: Any, number: int | None
+) -> HttpResponse:
+    """The attachment of the list, or the 400 naming the bad filter (the page's download and
+    the API's share it)."""
     try:
-        frame = exports.export_frame(
-            list_name, user=request.user, params=request.GET, pk=number, fmt=fmt
-        )
+        frame = exports.export_frame(list_name, user=user, params=params, pk=number, fmt=fmt)
     except exports.ExportError as exc:
         return JsonResponse(
             {"error": exc.code, "detail": exc.detail, "fields": exc.fields},

@@ -793,3 +793,54 @@ def test_dates_times_are_shown_in_the_office_time_zone():
     frame = exports.frame_from_rows(columns, [{"at": moment}, {"at": None}], user=None)
     assert frame["at"][0] == pd.Timestamp(2026, 11, 26, 9, 30)  # Asia/Shanghai, UTC+8
     assert pd.isna(frame["at"][1])
+
+
+# --- The same downloads through the API --------------------------------------------------------
+
+
+def api_url(name: str, fmt: str = "csv", pk: int | None = None) -> str:
+    if pk is not None:
+        return reverse("api:export-of", args=[name, pk, fmt])
+    return reverse("api:export", args=[name, fmt])
+
+
+def token_client(user: User) -> Client:
+    from rest_framework.authtoken.models import Token
+
+    token, _created = Token.objects.get_or_create(user=user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_api_serves_the_pages_export(world, fmt):
+    page = frame_of(browser().get(url("tenders", fmt), {"status": "published"}), fmt)
+    api = frame_of(browser().get(api_url("tenders", fmt), {"status": "published"}), fmt)
+    pd.testing.assert_frame_equal(page, api)
+    assert len(api) > 0
+
+
+def test_the_api_reads_the_token_and_keeps_the_callers_rights(world):
+    anonymous = browser().get(api_url("flags"))
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]
+    through_token = frame_of(token_client(auditor()).get(api_url("flags")), "csv")
+    through_page = frame_of(browser(auditor()).get(url("flags")), "csv")
+    pd.testing.assert_frame_equal(through_page, through_token)
+    assert token_client(official()).get(api_url("registrations")).status_code in (403, 404)
+
+
+def test_the_api_answers_bad_filters_and_unknown_lists_in_the_error_format(world):
+    response = browser().get(api_url("tenders"), {"status": "nonsense"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"status": response.json()["fields"]["status"]}
+    assert browser().get(api_url("nonsense")).status_code == 404
+    assert browser(official()).post(api_url("tenders")).status_code == 405
+
+
+def test_the_api_exports_a_tenders_bids_once_opened(world):
+    tender = Tender.objects.get(pk=world.awarded_tender_id)
+    through_api = frame_of(token_client(official()).get(api_url("bids", "csv", tender.pk)), "csv")
+    assert through_api.equals(export(browser(official()), "bids", "csv", pk=tender.pk))
+    assert len(through_api) >= 3
