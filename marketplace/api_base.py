@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Choices
@@ -18,6 +18,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from marketplace.api import ErrorSerializer
 from marketplace.models import User
@@ -108,6 +109,17 @@ class ApiViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "int"
     # Only the lists that declare a filter set use one.
     filter_backends: list[type] = []
+    #: Actions with a rate of their own (a scope of ``DEFAULT_THROTTLE_RATES``), on top of
+    #: the anonymous and user rates: e.g. ``{"create": "register"}``.
+    action_throttle_scopes: ClassVar[dict[str, str]] = {}
+
+    def get_throttles(self) -> list[Any]:
+        throttles = list(super().get_throttles())
+        scope = self.action_throttle_scopes.get(self.action or "")
+        if scope:
+            self.throttle_scope = scope  # read by ScopedRateThrottle
+            throttles.append(ScopedRateThrottle())
+        return throttles
 
     @property
     def user(self) -> User:

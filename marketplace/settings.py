@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A post refused by a page's rate limit becomes the 429 page (RATELIMIT_VIEW).
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, so that it sees the outcome of authentication in the views.
     "axes.middleware.AxesMiddleware",
 ]
@@ -161,6 +163,10 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+# Posts per client address (registration) and per account (questions); marketplace.ratelimits.
+RATE_REGISTER = env.str("RATE_REGISTER", default="10/h")
+RATE_QUESTION = env.str("RATE_QUESTION", default="30/h")
+RATELIMIT_VIEW = "marketplace.views.rate_limited"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -282,6 +288,8 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "user": env.str("THROTTLE_USER", default="1200/minute"),
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        "register": env.str("THROTTLE_REGISTER", default="10/hour"),
+        "question": env.str("THROTTLE_QUESTION", default="30/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -213,6 +213,13 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return render(request, "403.html", status=403)
 
 
+def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A post refused by a page's rate limit (``marketplace.ratelimits``): nothing was saved."""
+    if _is_api(request):
+        return _api_error("rate_limited", _("Too many requests: try again later."), 429)
+    return render(request, "429.html", status=429)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return _api_error("not_found", _("Not found."), 404)

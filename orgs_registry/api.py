@@ -657,6 +657,7 @@ class OrganizationViewSet(ApiViewSet):
     filter_backends = [DjangoFilterBackend]
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilter
+    action_throttle_scopes = {"create": "register"}
 
     def get_queryset(self) -> Any:
         return selectors.organization_list_for_user(self.request.user)

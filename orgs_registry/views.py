@@ -32,6 +32,7 @@ from django_fsm import can_proceed
 from marketplace.models import Role, User
 from marketplace.pagination import paginate as _paginate
 from marketplace.permissions import has_role
+from marketplace.ratelimits import limit_registrations
 from orgs_registry import forms, permissions, selectors, services
 from orgs_registry.exit import open_commitments
 from orgs_registry.models import (
@@ -212,6 +213,7 @@ def credit_lists(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_registrations
 def register(request: HttpRequest) -> HttpResponse:
     """Register an organization: with a new account for a visitor, or for a role-less user."""
     user = request.user

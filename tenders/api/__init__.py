@@ -1028,6 +1028,7 @@ class TenderQuestionViewSet(_TenderChildViewSet):
 
     permission_classes = [IsAuthenticatedOrReadOnly]
     serializer_class = QuestionSerializer
+    action_throttle_scopes = {"create": "question"}
 
     def _show_askers(self) -> bool:
         return permissions.can_see_asker(self.request.user)

@@ -36,6 +36,7 @@ from evaluation import selectors as evaluation_selectors
 from marketplace.models import Role, User
 from marketplace.pagination import paginate as _paginate
 from marketplace.permissions import has_role, is_official, is_org_user
+from marketplace.ratelimits import limit_questions
 from orgs_registry import selectors as registry_selectors
 from orgs_registry.models import Organization
 from tenders import forms, permissions, rules, selectors, services
@@ -273,6 +274,7 @@ def tender_follow(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@limit_questions
 def question_ask(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     tender = selectors.tender_get_for_user(request.user, pk)
     form = forms.QuestionForm(request.POST, prefix="question")
