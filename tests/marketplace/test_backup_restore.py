@@ -20,7 +20,10 @@ from tenders.models import BidReceipt
 from tests.conftest import persona
 from tests.tenders.conftest import make_bidder, publish_tender, submit_bid
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 # Run in the restored database: every receipt against its audit event and its bid.
 CHECK_RECEIPTS = """
