@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from reports.documents import Document, register
-from tenders.models import Contract, ContractTeamMember, Milestone
+from tenders.models import Contract, Milestone
 from tenders.permissions import contracts as permissions
 from tenders.selectors import contracts as selectors
 
@@ -109,40 +109,6 @@ def contract_latest() -> Contract | None:
     return _contracts().order_by("-created_at", "-pk").first()
 
 
-def contract_team(contract: Contract, *, full_names: bool) -> list[selectors.TeamLine]:
-    """The service team, current members first, names masked unless ``full_names``; only
-    the name of each person is read (never the ID number or the phone)."""
-    rows = (
-        ContractTeamMember.objects.filter(contract=contract)
-        .select_related("person")
-        .only(
-            "pk",
-            "role",
-            "fte",
-            "from_bid",
-            "joined_on",
-            "left_on",
-            "contract_id",
-            "person__id",
-            "person__name",
-        )
-        .order_by("left_on", "pk")
-    )
-    return [
-        selectors.TeamLine(
-            id=row.pk,
-            person_id=row.person_id,
-            name=row.person.name if full_names else selectors.mask_name(row.person.name),
-            role=row.role,
-            fte=row.fte,
-            from_bid=row.from_bid,
-            joined_on=row.joined_on,
-            left_on=row.left_on,
-        )
-        for row in sorted(rows, key=lambda r: (r.left_on is not None, r.pk))
-    ]
-
-
 def contract_context(contract: Contract, user: Any) -> dict[str, Any]:
     """The contract as ``user`` may read it (``None``, the command, reads it as the public
     does: names masked)."""
@@ -153,7 +119,7 @@ def contract_context(contract: Contract, user: Any) -> dict[str, Any]:
         "tender": contract.tender,
         "number": contract.reference,
         "price_in_capitals": amount_in_capitals(contract.price),
-        "team": contract_team(contract, full_names=parties),
+        "team": selectors.contract_team(contract, full_names=parties),
         "milestones": milestones,
         "payments": selectors.payment_summary(contract, milestones),
         # Who signed for each side: the parties and auditors (the page shows the dates only

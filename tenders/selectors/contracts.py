@@ -264,7 +264,12 @@ def contract_team_for_user(user: Any, contract: Contract) -> list[TeamLine]:
     number or phone is read."""
     if not permissions.can_view_contract(user, contract):
         raise Http404
-    full = permissions.can_see_team_names(user, contract)
+    return contract_team(contract, full_names=permissions.can_see_team_names(user, contract))
+
+
+def contract_team(contract: Contract, *, full_names: bool) -> list[TeamLine]:
+    """The service team, current members first, names masked unless ``full_names`` (the
+    caller has checked who reads it); only each person's name is read."""
     rows = (
         ContractTeamMember.objects.filter(contract=contract)
         .select_related("person")
@@ -285,7 +290,7 @@ def contract_team_for_user(user: Any, contract: Contract) -> list[TeamLine]:
         TeamLine(
             id=row.pk,
             person_id=row.person_id,
-            name=row.person.name if full else mask_name(row.person.name),
+            name=row.person.name if full_names else mask_name(row.person.name),
             role=row.role,
             fte=row.fte,
             from_bid=row.from_bid,
