@@ -3,8 +3,9 @@
 #
 # 1. System packages that WeasyPrint and Chinese PDF output need (pango, HarfBuzz-Subset,
 #    a CJK font) and
-#    gettext for the translation catalogues: installed with apt-get when missing and
-#    running as root, otherwise named in an error message.
+#    gettext for the translation catalogues, Debian's chromium (and chromium-driver) and
+#    poppler-utils for the browser journeys of tests/e2e: installed with apt-get when missing and running as root,
+#    otherwise named in an error message.
 # 2. Python 3.11 or newer: the first of python3.13, python3.12, python3.11, python3.
 # 3. The virtual environment with the project and its dev tools (pyproject.toml),
 #    at the versions of requirements/constraints.txt.
@@ -30,6 +31,14 @@ missing_packages() {
     fi
     if ! command -v xgettext >/dev/null 2>&1 || ! command -v msgfmt >/dev/null 2>&1; then
         missing+=(gettext)
+    fi
+    # The browser journeys (tests/e2e) drive Debian's Chromium through Playwright; their
+    # screenshot gallery renders a PDF's first page with pdftoppm.
+    if [ ! -x /usr/bin/chromium ]; then
+        missing+=(chromium chromium-driver)
+    fi
+    if [ ! -x /usr/bin/pdftoppm ]; then
+        missing+=(poppler-utils)
     fi
     echo "${missing[@]:-}"
 }
