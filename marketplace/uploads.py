@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
+import zlib
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -248,6 +250,53 @@ DOCUMENT_EXTENSIONS: dict[str, str] = {
 DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 # PDF features that run code or carry other files when the PDF is opened.
 _PDF_ACTIVE_CONTENT = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+_PDF_ACTIVE_NAMES = frozenset(marker[1:] for marker in _PDF_ACTIVE_CONTENT)
+# A PDF name: a slash and regular characters; ``#xx`` escapes any byte (/J#53 is /JS).
+_PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+# Compressed object streams (PDF 1.5) hold dictionaries, actions included, out of sight.
+_PDF_OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm\b.*?>>\s*stream\r?\n", re.DOTALL)
+# Object streams hold only small dictionaries; a reader inflating more is fed a bomb.
+PDF_MAX_INFLATED_BYTES = 16 * 1024 * 1024
+
+
+def _pdf_names(data: bytes) -> set[bytes]:
+    """Every name in ``data`` as a reader decodes it (``#xx`` escapes undone)."""
+    return {
+        _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), name)
+        for name in _PDF_NAME.findall(data)
+    }
+
+
+def _pdf_object_streams(data: bytes) -> list[bytes]:
+    """The inflated content of every FlateDecode object stream, within a total budget."""
+    inflated: list[bytes] = []
+    budget = PDF_MAX_INFLATED_BYTES
+    for match in _PDF_OBJECT_STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        raw = data[match.end() : end if end >= 0 else len(data)]
+        decompressor = zlib.decompressobj()
+        try:
+            content = decompressor.decompress(raw, budget + 1)
+        except zlib.error:
+            continue  # a stream a reader cannot inflate either shows it nothing
+        if len(content) > budget:
+            raise file_error(
+                _("The PDF unpacks to more than %(limit)s; it is refused as a possible bomb.")
+                % {"limit": filesizeformat(PDF_MAX_INFLATED_BYTES)},
+                code="zip_bomb",
+            )
+        budget -= len(content)
+        inflated.append(content)
+    return inflated
+
+
+def _pdf_has_active_content(data: bytes) -> bool:
+    """Scripts, launch actions or embedded files: written plainly, with escaped names, or
+    inside compressed object streams."""
+    if any(marker in data for marker in _PDF_ACTIVE_CONTENT):
+        return True
+    return any(_pdf_names(part) & _PDF_ACTIVE_NAMES for part in [data, *_pdf_object_streams(data)])
 
 
 def _not_a_document(what: str) -> ValidationError:
@@ -271,7 +320,7 @@ def sniff_document(data: bytes) -> DocumentKind:
         raise file_error(_("The file is empty."), code="empty")
     head = data[:16]
     if head.startswith(b"%PDF-"):
-        if any(marker in data for marker in _PDF_ACTIVE_CONTENT):
+        if _pdf_has_active_content(data):
             raise file_error(
                 _(
                     "The PDF contains scripts, actions or embedded files; print it to a plain "
