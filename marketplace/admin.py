@@ -12,6 +12,8 @@ from marketplace.admin_base import ReadOnlyAdmin
 from marketplace.audit import embargoed_events
 from marketplace.models import AuditEvent, User
 from marketplace.services import user_set_active
+from marketplace.two_factor import can_reset_two_factor
+from marketplace.two_factor_services import two_factor_reset
 
 
 @admin.register(User)
@@ -35,7 +37,7 @@ class UserAdmin(ReadOnlyAdmin):
         "last_login",
         "date_joined",
     ]
-    actions = ["deactivate", "reactivate"]
+    actions = ["deactivate", "reactivate", "reset_two_factor"]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
@@ -47,6 +49,25 @@ class UserAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Reactivate the selected accounts"))
     def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._set_active(request, queryset, active=True)
+
+    @admin.action(description=_("Reset two-factor sign-in of the selected accounts"))
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """A lost phone: the account enrols a new authenticator at its next sign-in."""
+        reset = 0
+        for user in queryset:
+            if can_reset_two_factor(request.user, user):
+                two_factor_reset(user=user, actor=request.user)  # type: ignore[arg-type]
+                reset += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor sign-in reset for %(n)d account.",
+                "Two-factor sign-in reset for %(n)d accounts.",
+                reset,
+            )
+            % {"n": reset},
+            messages.SUCCESS,
+        )
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[User], *, active: bool) -> None:
         changed = 0

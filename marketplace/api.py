@@ -13,6 +13,7 @@ from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django_fsm import ConcurrentTransition
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
@@ -26,7 +27,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from marketplace.models import AuditAction, User
 from marketplace.services import session_event_record
+from marketplace.two_factor import needs_two_factor
+from marketplace.two_factor_services import Refusal, two_factor_verify
 from marketplace.views import lockout_response
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """Documents ``VerifiedSessionAuthentication`` as the session (cookie) scheme it is."""
+
+    target_class = "marketplace.api_auth.VerifiedSessionAuthentication"
+
 
 # --- Error format: {"error": code, "detail": text, "fields": {...}} ---------------------------
 
@@ -113,12 +123,26 @@ class CredentialsSerializer(serializers.Serializer):
     password = serializers.CharField(
         label=_("Password"), style={"input_type": "password"}, trim_whitespace=False
     )
+    otp_token = serializers.CharField(
+        label=_("Two-factor code"),
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text=_lazy(
+            "Required for staff accounts (official, approver, assessor, registry_admin, "
+            "auditor, administrators): the current code of the account's authenticator app "
+            "or an unused backup code. Organization accounts leave it out."
+        ),
+    )
 
 
 class TokenView(APIView):
-    """Exchange a username and password for the account's API token.
+    """Exchange a username and password (and, for staff, a two-factor code) for the
+    account's API token.
 
-    Failed attempts count towards the same lock-out as the sign-in page.
+    Failed attempts count towards the same lock-out as the sign-in page; wrong codes
+    towards the same code throttling as the two-factor page. A token, once issued,
+    authenticates without a second factor: it is the secret the second factor guarded.
     """
 
     authentication_classes: list[type] = []
@@ -134,7 +158,14 @@ class TokenView(APIView):
         request=CredentialsSerializer,
         responses={
             200: inline_serializer(name="Token", fields={"token": serializers.CharField()}),
-            400: ErrorSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "A field is missing or invalid; for staff accounts also when otp_token "
+                    'is missing or wrong (fields: {"otp_token": [...]}).'
+                ),
+            ),
+            401: OpenApiResponse(ErrorSerializer, description="Wrong username or password."),
             429: ErrorSerializer,
         },
         auth=[],
@@ -153,11 +184,37 @@ class TokenView(APIView):
             return lockout_response(django_request, None, serializer.validated_data)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("The username or password is wrong."))
+        if needs_two_factor(user):
+            self._check_second_factor(user, serializer.validated_data.get("otp_token", ""))
         with transaction.atomic():
             token, created = Token.objects.get_or_create(user=user)
             if created:
                 session_event_record(action=AuditAction.AUTH_TOKEN_ISSUED, user=user)
         return Response({"token": token.key})
+
+    @staticmethod
+    def _check_second_factor(user: User, otp_token: str) -> None:
+        """Raise a 400 on ``otp_token`` unless it is a valid code of the user's devices."""
+        if not otp_token:
+            raise exceptions.ValidationError(
+                {
+                    "otp_token": [
+                        _(
+                            "Staff accounts need a two-factor code: the current code of the "
+                            "authenticator app, or an unused backup code. Set the app up on "
+                            "the two-factor page after signing in on the website."
+                        )
+                    ]
+                }
+            )
+        outcome = two_factor_verify(user=user, token=otp_token)
+        if isinstance(outcome, Refusal):
+            message = (
+                _("Too many wrong codes: wait a while, then send the code the app shows then.")
+                if outcome.throttled
+                else _("The two-factor code is wrong or already used.")
+            )
+            raise exceptions.ValidationError({"otp_token": [message]})
 
 
 # --- Who am I -------------------------------------------------------------------------------

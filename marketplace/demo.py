@@ -10,15 +10,21 @@ surveys, performance evaluations and payments in ``tenders.demo_contracts``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from evaluation import demo as evaluation_demo
 from evaluation import demo_integrity as integrity_demo
 from evaluation.services import assessor_pool_join
 from marketplace.models import Role, User
 from marketplace.services import user_create
+from marketplace.two_factor import TWO_FACTOR_ROLES
 from orgs_registry import demo as registry_demo
 from orgs_registry.models import Organization
 from tenders import demo as tenders_demo
@@ -26,6 +32,10 @@ from tenders import demo_contracts as contracts_demo
 
 DEMO_PASSWORD = "jfb-demo-2026"  # noqa: S105  (published in the README on purpose)
 REGION = registry_demo.REGION  # 渝中区
+# Staff demo accounts sign in with a second factor too. Their authenticator keys derive from
+# this published seed and the username, so that anyone trying the demo can add them to an
+# app (or run ``manage.py demo_totp USERNAME``); like the password, never for production.
+DEMO_TOTP_SEED = "jfb-demo-totp-2026:"
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,43 @@ def seed_demo(*, scale: int = 1) -> list[DemoAccount]:
         DemoAccount(plan.username, Role.ASSESSOR, plan.full_name, note=plan.note)
         for plan in assessors
     ]
-    return [*ACCOUNTS, *pool, *others]
+    accounts = [*ACCOUNTS, *pool, *others]
+    demo_two_factor_seed([account.username for account in accounts])
+    return accounts
+
+
+def demo_totp_key(username: str) -> bytes:
+    """The demo authenticator key of ``username`` (20 bytes, derived from the seed)."""
+    return hashlib.sha256(f"{DEMO_TOTP_SEED}{username}".encode()).digest()[:20]
+
+
+def demo_totp_secret(username: str) -> str:
+    """The key as an authenticator app takes it (base32)."""
+    return base64.b32encode(demo_totp_key(username)).decode()
+
+
+def demo_two_factor_seed(usernames: list[str]) -> None:
+    """Give each staff demo account without one a confirmed authenticator with its demo key."""
+    staff = User.objects.filter(username__in=usernames, role__in=sorted(TWO_FACTOR_ROLES))
+    with transaction.atomic():
+        for user in staff.exclude(totpdevice__confirmed=True):
+            TOTPDevice.objects.create(
+                user=user,
+                name="demo authenticator",
+                key=demo_totp_key(user.username).hex(),
+                confirmed=True,
+            )
+
+
+def demo_totp_code(device: TOTPDevice) -> str:
+    """A code ``device`` accepts now: the current one, or the next step's when the current
+    one was used already (the device accepts one step ahead)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    current = totp.t()
+    if current <= device.last_t:
+        totp.drift += device.last_t + 1 - current
+    return f"{totp.token():0{device.digits}d}"
 
 
 def _account(account: DemoAccount, *, organization: Organization | None) -> User:

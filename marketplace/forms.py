@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,22 @@ class LoginForm(auth_forms.AuthenticationForm):
             "the account is locked for a while."
         ),
     }
+
+
+class TwoFactorForm(forms.Form):
+    """One code: six digits from the authenticator app, or an unused backup code."""
+
+    otp_token = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        strip=True,
+        help_text=_(
+            "The six-digit code your authenticator app shows now, or one of your backup codes."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
 
 
 class PasswordChangeForm(auth_forms.PasswordChangeForm):

@@ -85,6 +85,8 @@ class AuditAction(models.TextChoices):
     AUTH_LOGOUT = "auth.logout", _("Signed out")
     AUTH_LOCKED_OUT = "auth.locked_out", _("Locked out after failed sign-ins")
     AUTH_TOKEN_ISSUED = "auth.token_issued", _("API token issued")
+    TWO_FACTOR_ENROLLED = "auth.two_factor_enrolled", _("Two-factor sign-in enrolled")
+    TWO_FACTOR_RESET = "auth.two_factor_reset", _("Two-factor devices reset")
     USER_ROLE_ASSIGNED = "user.role_assigned", _("Role assigned")
     # orgs_registry: organizations
     ORG_CREATED = "org.created", _("Organization created")

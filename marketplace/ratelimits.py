@@ -1,6 +1,8 @@
-"""Rate limits of the pages anyone may post to (django-ratelimit): registration by client
-address, questions by account. The API has its own (DRF scoped throttles); sign-in is guarded
-by django-axes; the survey by its own per-site limits.
+"""Rate limits of the pages anyone may post to (django-ratelimit): registration, sign-in and
+the public survey by client address; questions and two-factor codes by account. The API has
+its own (DRF scoped throttles). Sign-in is also locked per account by django-axes, two-factor
+codes by django-otp's throttling, and the survey by its per-site limits: these limits stop a
+single address from trying many accounts (or sites) quickly, which those do not.
 
 Counters live in the default cache: with several app servers set ``CACHE_URL`` to a shared
 cache (database or Redis), as for the API's throttles. A refused post answers 429 with the
@@ -43,5 +45,28 @@ def limit_registrations(view: Callable[..., Any]) -> Callable[..., Any]:
 def limit_questions(view: Callable[..., Any]) -> Callable[..., Any]:
     """At most ``RATE_QUESTION`` questions posted per account."""
     return ratelimit(group="question", key=account, rate=_rate("RATE_QUESTION"), method="POST")(
+        view
+    )
+
+
+def limit_logins(view: Callable[..., Any]) -> Callable[..., Any]:
+    """At most ``RATE_LOGIN`` sign-in attempts posted per client address, whatever the
+    account (django-axes locks one account after its failures)."""
+    return ratelimit(group="login", key=client_address, rate=_rate("RATE_LOGIN"), method="POST")(
+        view
+    )
+
+
+def limit_two_factor(view: Callable[..., Any]) -> Callable[..., Any]:
+    """At most ``RATE_TWO_FACTOR`` two-factor codes posted per account."""
+    return ratelimit(group="two_factor", key=account, rate=_rate("RATE_TWO_FACTOR"), method="POST")(
+        view
+    )
+
+
+def limit_survey_answers(view: Callable[..., Any]) -> Callable[..., Any]:
+    """At most ``RATE_SURVEY`` survey answers posted per client address over all sites
+    (the survey service also limits answers per site and address per hour)."""
+    return ratelimit(group="survey", key=client_address, rate=_rate("RATE_SURVEY"), method="POST")(
         view
     )

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +71,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks the session's user as verified once a second factor was entered; then staff
+    # sessions without one reach only the two-factor page and public pages.
+    "django_otp.middleware.OTPMiddleware",
+    "marketplace.middleware.TwoFactorMiddleware",
     "marketplace.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -163,13 +170,24 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
-# Posts per client address (registration) and per account (questions); marketplace.ratelimits.
+# Posts per client address (registration, sign-in, the public survey) and per account
+# (questions, two-factor codes); marketplace.ratelimits.
 RATE_REGISTER = env.str("RATE_REGISTER", default="10/h")
 RATE_QUESTION = env.str("RATE_QUESTION", default="30/h")
+RATE_LOGIN = env.str("RATE_LOGIN", default="30/m")
+RATE_TWO_FACTOR = env.str("RATE_TWO_FACTOR", default="10/m")
+RATE_SURVEY = env.str("RATE_SURVEY", default="30/m")
 RATELIMIT_VIEW = "marketplace.views.rate_limited"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+
+# Two-factor sign-in for staff (marketplace.two_factor). Each wrong code doubles the wait
+# before the next one is checked (1 s, 2 s, 4 s, ... up to an hour): ten wrong codes in a
+# row lock the account's codes for about eight minutes.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="JFB services")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
 
 # --- Security (production defaults; each can be relaxed by the environment) -------------------
@@ -272,7 +290,8 @@ PERIODIC_TASKS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # A session of staff who have not entered their second factor is refused (403).
+        "marketplace.api_auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from typing import Any
+from urllib.parse import urlencode
 
+import segno
 from axes.helpers import get_client_ip_address, get_client_username
 from django.conf import settings
 from django.contrib import messages
@@ -18,26 +22,45 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.template import loader
 from django.templatetags.static import static
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from marketplace import permissions
+from marketplace import permissions, two_factor_services
 from marketplace.dashboard import cards_for
-from marketplace.forms import LoginForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from marketplace.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    TwoFactorForm,
+)
+from marketplace.models import User
 from marketplace.pagination import paginate
+from marketplace.ratelimits import limit_logins, limit_two_factor
 from marketplace.selectors import (
     audit_event_get_for_user,
     audit_event_list_for_user,
     lockout_retry_at,
 )
 from marketplace.services import user_language_set
+from marketplace.two_factor import (
+    can_reset_two_factor,
+    has_confirmed_device,
+    is_two_factor_verified,
+    lacks_second_factor,
+    needs_two_factor,
+)
 
 AUDIT_PAGE_SIZE = 50
 
@@ -128,7 +151,10 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
     )
 
 
+@method_decorator(limit_logins, name="dispatch")
 class LoginView(auth_views.LoginView):
+    """Username and password; staff then go on to the two-factor page (``two_factor``)."""
+
     form_class = LoginForm
     redirect_authenticated_user = True
 
@@ -139,6 +165,131 @@ class LoginView(auth_views.LoginView):
         if language:
             _set_language_cookie(response, language)
         return response
+
+    def get_success_url(self) -> str:
+        target = super().get_success_url()
+        if lacks_second_factor(self.request.user):
+            return _two_factor_url(target)
+        return target
+
+
+def _two_factor_url(next_url: str) -> str:
+    return f"{reverse('two_factor')}?{urlencode({'next': next_url})}"
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Where to go after the second factor: ``next`` when it is on this site."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _refusal_message(refusal: two_factor_services.Refusal) -> str:
+    if refusal.throttled and refusal.retry_at is not None:
+        return _(
+            "Too many wrong codes. Wait %(seconds)s seconds (until %(time)s) and enter the "
+            "code your app shows then; each wrong code doubles the wait."
+        ) % {
+            "seconds": two_factor_services.seconds_until(refusal.retry_at),
+            "time": timezone.localtime(refusal.retry_at).strftime("%H:%M:%S"),
+        }
+    return _(
+        "This code is wrong or already used. Enter the code your app shows now (they change "
+        "every 30 seconds), or an unused backup code."
+    )
+
+
+def _qr_svg(text: str) -> str:
+    # Plain SVG without style attributes: the CSP allows no inline styles.
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(
+        buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, svgclass="qr-code"
+    )
+    return buffer.getvalue().decode()
+
+
+def _enrolment_context(device: TOTPDevice) -> dict[str, Any]:
+    key = base64.b32encode(device.bin_key).decode()
+    return {
+        # segno draws the modules from the otpauth URL; nothing user-typed reaches the markup.
+        "qr_svg": mark_safe(_qr_svg(device.config_url)),  # noqa: S308
+        "secret": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@limit_two_factor
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """The second step of a staff sign-in: verify a code, or enrol an authenticator first.
+
+    An account with a confirmed device enters its current code or a backup code. One
+    without enrols: it scans the QR code (or types the key), confirms with a first code,
+    and is shown its ten backup codes once.
+    """
+    user = request.user
+    next_url = _safe_next(request)
+    if not needs_two_factor(user) or is_two_factor_verified(user):
+        return redirect(next_url)
+    assert isinstance(user, User)  # noqa: S101  (login_required: a real account)
+    enrolled = has_confirmed_device(user)
+    form = TwoFactorForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"form": form, "next": next_url, "enrolled": enrolled}
+    if not enrolled:
+        context.update(_enrolment_context(two_factor_services.two_factor_device_pending(user=user)))
+    template = (
+        "registration/two_factor_verify.html" if enrolled else "registration/two_factor_enrol.html"
+    )
+    if request.method != "POST":
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    token = form.cleaned_data["otp_token"]
+    if enrolled:
+        outcome = two_factor_services.two_factor_verify(user=user, token=token)
+    else:
+        outcome = two_factor_services.two_factor_enrol(user=user, token=token)
+    if isinstance(outcome, two_factor_services.Refusal):
+        form.add_error("otp_token", _refusal_message(outcome))
+        return render(request, template, context, status=400)
+    device, codes = outcome if isinstance(outcome, tuple) else (outcome, [])
+    # A new session key for the raised privilege, as for a sign-in.
+    request.session.cycle_key()
+    otp_login(request, device)
+    if codes:
+        return render(
+            request, "registration/two_factor_backup_codes.html", {"codes": codes, "next": next_url}
+        )
+    return redirect(next_url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A registry administrator or superuser removes someone's devices (a lost phone); the
+    person enrols again at the next sign-in."""
+    user = get_object_or_404(User, pk=pk)
+    if not can_reset_two_factor(request.user, user):
+        raise PermissionDenied
+    if request.method == "POST":
+        two_factor_services.two_factor_reset(user=user, actor=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            _(
+                "The two-factor devices of %(user)s were removed; they enrol again at their next "
+                "sign-in."
+            )
+            % {"user": user},
+        )
+        return redirect("dashboard")
+    return render(
+        request,
+        "registration/two_factor_reset.html",
+        {"subject": user, "enrolled": has_confirmed_device(user)},
+    )
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -17,11 +17,13 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from evaluation.services import assessor_pool_join
+from marketplace.api import TokenView
 from marketplace.models import Role, User
 from marketplace.services import user_create
 from orgs_registry.identifiers import make_uscc
 from orgs_registry.models import Organization
 from orgs_registry.services import organization_create
+from tests.otp_support import skip_token_second_factor, verified_logins
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -80,6 +82,18 @@ def _fast_and_isolated(settings, tmp_path) -> None:
     cache.clear()
     # Uploaded files (bid documents, tender documents) go to a folder of this test only.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _staff_pass_two_factor(request, monkeypatch) -> None:
+    """``force_login`` and ``client_for`` give staff a session that passed the second factor,
+    and the token endpoint does not ask staff for a code (``tests.otp_support``), unless the
+    test is marked ``real_two_factor``."""
+    if request.node.get_closest_marker("real_two_factor") is None:
+        monkeypatch.setattr(Client, "_login", verified_logins(Client._login))
+        monkeypatch.setattr(
+            TokenView, "_check_second_factor", staticmethod(skip_token_second_factor)
+        )
 
 
 # --- State built once per module ----------------------------------------------------------

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from marketplace.demo import DEMO_PASSWORD
+from marketplace.demo import DEMO_PASSWORD, demo_totp_code
 from marketplace.models import AuditEvent, Role, User
 from orgs_registry.models import Organization
 
@@ -31,6 +32,7 @@ def test_seed_demo_creates_and_prints_an_account_for_every_role():
 
 
 @pytest.mark.django_db
+@pytest.mark.real_two_factor
 def test_every_demo_account_can_sign_in():
     seed()
     for user in User.objects.all():
@@ -39,6 +41,11 @@ def test_every_demo_account_can_sign_in():
             reverse("login"), {"username": user.username, "password": DEMO_PASSWORD}
         )
         assert response.status_code == 302, user.username
+        if response.url.startswith(reverse("two_factor")):
+            # Staff demo accounts have a demo authenticator (README: demo accounts).
+            device = TOTPDevice.objects.get(user=user, confirmed=True)
+            verified = client.post(reverse("two_factor"), {"otp_token": demo_totp_code(device)})
+            assert verified.status_code == 302, user.username
         assert client.get(reverse("dashboard")).status_code == 200
 
 

@@ -12,7 +12,8 @@ from django.core.management.base import (
     no_translations,
 )
 
-from marketplace.demo import DEMO_PASSWORD, seed_demo
+from marketplace.demo import DEMO_PASSWORD, demo_totp_secret, seed_demo
+from marketplace.two_factor import TWO_FACTOR_ROLES
 
 
 class Command(BaseCommand):
@@ -44,3 +45,11 @@ class Command(BaseCommand):
                 f"  {account.username:<{width}} {account.role.value:<16} {account.note}"
             )
         self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
+        staff = [account for account in accounts if account.role in TWO_FACTOR_ROLES]
+        self.stdout.write(
+            "Staff accounts then enter a two-factor code: `python manage.py demo_totp USERNAME`"
+            " prints the current one (DEBUG only), or add the account's key to an authenticator"
+            " app (time-based, 6 digits, 30 s):"
+        )
+        for account in staff:
+            self.stdout.write(f"  {account.username:<{width}} {demo_totp_secret(account.username)}")
