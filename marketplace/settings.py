@@ -100,6 +100,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.context_processors.portal",
+                # After the built-in csrf processor: a page rendered for the public page
+                # cache holds a placeholder instead of the visitor's token.
+                "tenders.page_cache.csrf_placeholder",
             ],
         },
     },
@@ -125,6 +128,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# How long the anonymous view of the public tender list and tender pages is served from the
+# cache (tenders/page_cache.py); 0 turns that cache off. Any change to a tender's public
+# data replaces it at once in a shared cache (CACHE_URL); a per-process cache keeps it at
+# most this long in the processes that did not make the change.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=30)
 
 # --- Accounts -------------------------------------------------------------------------------
 
@@ -170,6 +178,10 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+# Sessions also end when the browser closes: staff and organizations' people often sign in
+# on shared computers (community centres, the office's service hall). SESSION_COOKIE_AGE
+# still ends a session on the server after eight hours, whatever the browser keeps.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Posts per client address (registration, sign-in, the public survey) and per account
 # (questions, two-factor codes); marketplace.ratelimits.
 RATE_REGISTER = env.str("RATE_REGISTER", default="10/h")

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.permissions import is_official
+from marketplace.ratelimits import limit_survey_answers
 from tenders.forms import delivery as forms
 from tenders.models import Contract, DeliveryReport, MilestoneStatus, SurveySite
 from tenders.permissions import delivery as permissions
@@ -325,6 +326,7 @@ def satisfaction(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_survey_answers
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     """The public survey of a service site: no sign-in, works without script."""
     site = selectors.survey_site_for_answer(token)

@@ -1,4 +1,5 @@
-"""The portal shell: pages per role, the audit log page, error pages and security headers."""
+"""The portal shell: pages per role, the audit log page and error pages (security headers:
+test_security_headers.py)."""
 
 from __future__ import annotations
 
@@ -53,17 +54,6 @@ def test_pages_have_landmarks_a_skip_link_and_no_inline_scripts(client, db):
     assert all(script.get("src") for script in page.scripts), "every script is a file"
     assert page.inline_handlers == []
     assert 'href="#main"' in response.content.decode()
-
-
-def test_security_headers_are_sent(client, db):
-    response = client.get("/")
-    csp = response["Content-Security-Policy"]
-    assert "script-src 'self'" in csp
-    assert "unsafe-inline" not in csp
-    assert "frame-ancestors 'none'" in csp
-    assert response["X-Frame-Options"] == "DENY"
-    assert response["Referrer-Policy"] == "same-origin"
-    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_static_assets_are_served_locally(client, db):
