@@ -76,6 +76,7 @@ COLUMNS: dict[str, str] = {
 }
 REQUIRED_COLUMNS = ("name", "id_number", "role", "start_date")
 DATE_COLUMNS = ("start_date", "end_date", "certified_on")
+TEXT_COLUMNS = ("name", "role", "phone", "certificate_number")
 MAX_LENGTHS = {"name": 50, "role": 60, "certificate_number": 40}
 DEFAULT_WEEKLY_HOURS = Decimal("40")
 MAX_WEEKLY_HOURS = 84  # the Employment check constraint
@@ -322,6 +323,18 @@ class _RosterRows:
         table = self.table
         for column in REQUIRED_COLUMNS:
             self._add(table[column].isna(), column, _("A value is required."))
+        for column in TEXT_COLUMNS:
+            hidden = table[column].map(
+                lambda value: isinstance(value, str) and _has_invisible_characters(value)
+            )
+            self._add(
+                hidden.astype(bool),
+                column,
+                _(
+                    "The cell holds invisible control or formatting characters (such as a "
+                    "right-to-left override, which makes text read differently); type it again."
+                ),
+            )
         for column, limit in MAX_LENGTHS.items():
             too_long = table[column].str.len() > limit
             self._add(
@@ -531,6 +544,12 @@ def _service_problems(row: int, exc: ValidationError) -> list[RowProblem]:
         for field, messages in exc.message_dict.items()
         for message in messages
     ]
+
+
+def _has_invisible_characters(value: str) -> bool:
+    """Control (Cc) or format (Cf) characters: nobody types them into a name or a role, and
+    a bidirectional override among them shows a name other than the one stored."""
+    return any(unicodedata.category(char) in ("Cc", "Cf") for char in value)
 
 
 def _text(value: Any) -> str:
