@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.conftest import PASSWORD
@@ -57,10 +60,11 @@ class Problems:
 def launch_chromium(playwright: Any) -> Browser:
     """Debian's Chromium, headless; Playwright's own browser download is not used."""
     if not CHROMIUM.exists():
-        raise RuntimeError(
+        pytest.fail(
             f"{CHROMIUM} is missing: the browser journeys drive Debian's Chromium. "
             "Install it with `apt-get install chromium chromium-driver` (or run "
-            "scripts/bootstrap.sh as root)."
+            "scripts/bootstrap.sh as root).",
+            pytrace=False,
         )
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -80,7 +84,8 @@ def open_page(browser: Browser, base_url: str, language: str = "zh-hans") -> Pag
         extra_http_headers={"Accept-Language": locale},
         viewport={"width": 1280, "height": 900},
     )
-    context.set_default_timeout(10_000)
+    # Generous: CI machines run the suite on every core at once.
+    context.set_default_timeout(30_000)
     page = context.new_page()
     problems = Problems()
     page._e2e_problems = problems  # type: ignore[attr-defined]
@@ -269,3 +274,17 @@ def pdf_file(name: str, extra: bytes = b"") -> dict[str, Any]:
 def main_text(page: Page) -> str:
     """The text of the page's main region (what the user reads, without header and footer)."""
     return page.locator("main").inner_text()
+
+
+def t(message: str, language: str = "zh-hans", context: str | None = None) -> str:
+    """``message`` as the interface shows it in ``language`` (the catalogue's translation,
+    or the English text while a string is not translated yet)."""
+    with translation.override(language):
+        return pgettext(context, message) if context else gettext(message)
+
+
+def expect_message(page: Page, text: str) -> None:
+    """A success message with ``text`` is shown at the top of the page (for a message with
+    placeholders, its longest fixed part)."""
+    fixed = max(re.split(r"%\(\w+\)s", text), key=len).strip()
+    expect(page.locator(".messages .message-success").filter(has_text=fixed)).to_be_visible()
