@@ -12,6 +12,9 @@ class TendersConfig(AppConfig):
         from marketplace.audit import register_embargo
         from tenders import commitments  # noqa: F401  (registers open bids as commitments)
         from tenders.models import Tender
+        from tenders.page_cache import connect_signals
+
+        connect_signals()
 
         @register_embargo
         def _unopened_bids() -> Q:

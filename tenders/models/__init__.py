@@ -208,6 +208,8 @@ class Tender(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "bid_deadline"], name="tender_status_deadline_idx"),
             models.Index(fields=["category", "status"], name="tender_category_idx"),
+            # The lists' order (latest deadline first): a page is read from the index.
+            models.Index(fields=["-bid_deadline", "-id"], name="tender_deadline_order_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(budget__gt=0), name="tender_budget_positive"),

@@ -14,6 +14,7 @@ which check the permission again and raise ``PermissionDenied`` (403) or
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime, time
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -50,6 +51,7 @@ from tenders.models import (
     Tender,
     TenderStatus,
 )
+from tenders.page_cache import cache_public_page, expires_by
 
 LIST_PAGE_SIZE = 30
 # Empty rows offered below the scoring scheme and the staffing plan (the pages need no script).
@@ -186,6 +188,7 @@ def _amendment_rows(amendment: Amendment) -> list[dict[str, str]]:
 
 
 @require_GET
+@cache_public_page
 def tender_list(request: HttpRequest) -> HttpResponse:
     """Published tenders, filtered; htmx swaps only the results."""
     tenders, filterset = selectors.tender_directory(request.user, filters=request.GET.dict())
@@ -201,7 +204,8 @@ def tender_list(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     # The same URL answers a whole page or, for htmx, only the results.
     patch_vary_headers(response, ["HX-Request"])
-    return response
+    # A row says "open" and the time left until its deadline; a stored copy ends there.
+    return expires_by(response, (t.bid_deadline for t in page.object_list))
 
 
 def _detail_page(
@@ -243,10 +247,22 @@ def _detail_page(
     # The award notice, challenges and the bidder's result links (the award section below).
     own = context["own_bid"]
     context.update(_award_context(user, tender, own if isinstance(own, Bid) else None))
-    return _tender_page(request, "tenders/detail.html", tender, section="detail", context=context)
+    response = _tender_page(
+        request, "tenders/detail.html", tender, section="detail", context=context
+    )
+    # What the page offers changes at the deadlines (questions, bids) and at the end of
+    # the challenge period; a stored copy ends there.
+    notice = context["award_notice"]
+    challenges_end = (
+        timezone.make_aware(datetime.combine(notice.challenge_deadline, time.max))
+        if notice is not None
+        else None
+    )
+    return expires_by(response, (tender.question_deadline, tender.bid_deadline, challenges_end))
 
 
 @require_GET
+@cache_public_page
 def tender_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A tender's facts, scheme, documents, answers, amendments and, once opened, the record."""
     return _detail_page(request, selectors.tender_get_for_user(request.user, pk))
