@@ -1149,9 +1149,8 @@ class TenderBidViewSet(_TenderChildViewSet):
         tender = self._tender()
         allow(is_org_user(self.user))
         data = parse_input(BidInputSerializer, request)
-        existing = selectors.own_bid(self.user, tender)
-        bid = services.bid_prepare(tender=tender, actor=self.user, **data)
-        return self._bid_answer(bid, status=200 if existing is not None else 201)
+        prepared = services.bid_prepare_draft(tender=tender, actor=self.user, **data)
+        return self._bid_answer(prepared.bid, status=201 if prepared.created else 200)
 
 
 class BidViewSet(_TendersViewSet):

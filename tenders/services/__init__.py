@@ -929,6 +929,12 @@ def _content(bid: Bid) -> dict[str, Any]:
     return dict(sealing.unseal_json(bid.sealed))
 
 
+@dataclass(frozen=True)
+class PreparedBid:
+    bid: Bid
+    created: bool
+
+
 def bid_prepare(
     *,
     tender: Tender,
@@ -941,6 +947,24 @@ def bid_prepare(
 
     Calling it again (a retry, a second click) changes the same draft; it never makes a
     second bid.
+    """
+    return bid_prepare_draft(
+        tender=tender, actor=actor, price=price, staff=staff, proposal=proposal
+    ).bid
+
+
+def bid_prepare_draft(
+    *,
+    tender: Tender,
+    actor: User,
+    price: Decimal | None = None,
+    staff: Iterable[Mapping[str, Any]] | None = None,
+    proposal: str | None = None,
+) -> PreparedBid:
+    """``bid_prepare``, also telling whether this call made the draft (the API's 201).
+
+    Decided under the tender's lock: of many concurrent first saves exactly one made it; a
+    look for an existing draft before the call would let several claim it.
     """
     with transaction.atomic():
         tender = _lock(tender)
@@ -1005,6 +1029,7 @@ def bid_prepare(
                     bid.save()
             except IntegrityError:
                 # A concurrent first click made it: change that one instead.
+                created = False
                 bid = Bid.objects.select_for_update().get(tender=tender, organization=organization)
                 bid.sealed = sealing.seal_json(content)
                 bid.save()
@@ -1018,7 +1043,7 @@ def bid_prepare(
             state_after=bid.status,
             details=_sealed(bid),
         )
-    return bid
+    return PreparedBid(bid=bid, created=created)
 
 
 def bid_document_add(*, bid: Bid, actor: User, upload: Any, kind: str = "other") -> BidDocument:
