@@ -94,6 +94,8 @@ def test_enrolment_shows_a_qr_code_and_the_key_and_refuses_a_wrong_code(official
     assert "<svg" in html
     assert 'class="qr-code"' in html
     assert "style=" not in html.split('<figure class="qr-figure"')[1].split("</figure>")[0]
+    # The page offers no links to the pages it would only bounce back from.
+    assert reverse("dashboard") not in [item.url for item in page.context["nav_items"]]
     device = TOTPDevice.objects.get(user=official, confirmed=False)
     assert page.context["secret"].replace(" ", "") in html.replace(" ", "")
     # A reload keeps the key an app may have scanned already.
