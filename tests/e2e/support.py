@@ -22,7 +22,9 @@ from django.utils import translation
 from django.utils.translation import gettext, pgettext
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from marketplace.two_factor import needs_two_factor
 from tests.conftest import PASSWORD
+from tests.otp_support import totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -178,16 +180,20 @@ def shot(page: Page, name: str) -> Path:
 
 
 def sign_in(page: Page, user: Any, password: str = PASSWORD, next_url: str = "") -> None:
-    """Sign in through the login page; staff roles then pass the two-factor page with the
-    current code of their device (``tests.otp_support``)."""
+    """Sign in through the login page; staff roles must then pass the two-factor page, with
+    the current code of their authenticator (``tests.otp_support``; one is made for a user
+    who has none, as if they had enrolled before)."""
     target = "/accounts/login/" + (f"?next={next_url}" if next_url else "")
     page.goto(target)
     page.locator("input[name=username]").fill(user.username)
     page.locator("input[name=password]").fill(password)
     submit_form(page.locator("form:has(input[name=password])"))
-    if urlsplit(page.url).path == TWO_FACTOR_PATH:
-        from tests.otp_support import totp_code
-
+    on_two_factor = urlsplit(page.url).path == TWO_FACTOR_PATH
+    assert on_two_factor == needs_two_factor(user), (
+        f"{user.username} ({user.role}) {'was' if on_two_factor else 'was not'} asked for a "
+        "second factor"
+    )
+    if on_two_factor:
         page.locator("input[name=otp_token]").fill(totp_code(user))
         submit_form(page.locator("form:has(input[name=otp_token])"))
     assert urlsplit(page.url).path not in ("/accounts/login/", TWO_FACTOR_PATH), (
