@@ -25,7 +25,7 @@ DEPLOY_ENV := DEBUG=false \
 	BID_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	STATIC_MANIFEST=true
 
-.PHONY: run test bootstrap lint format check messages worker bench lock clean
+.PHONY: run test bootstrap lint format check messages worker bench lock clean screenshots
 
 bootstrap: $(STAMP)
 
@@ -69,6 +69,12 @@ messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --add-location file --no-obsolete \
 		--ignore '.venv/*' --ignore 'tests/*' --ignore 'staticfiles/*'
 	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*'
+
+# The README's pictures: the browser journeys (tests/e2e) save theirs into docs/screenshots/,
+# the gallery last (its pictures, on the demo data, carry the names the README uses).
+E2E_JOURNEYS := $(filter-out tests/e2e/test_gallery.py,$(sort $(wildcard tests/e2e/test_*.py)))
+screenshots: $(STAMP)
+	E2E_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q $(E2E_JOURNEYS) tests/e2e/test_gallery.py
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]' -c requirements/constraints.txt
