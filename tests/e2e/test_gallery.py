@@ -50,6 +50,9 @@ def go(page: Page, selector: str) -> None:
 def shoot_pdf(page: Page, link: str, name: str) -> Path:
     """The first page of the PDF behind the link ``link`` as a PNG (pdftoppm, from
     Debian's poppler-utils: headless Chromium does not render PDFs)."""
+    assert PDFTOPPM.exists(), (
+        f"{PDFTOPPM} is missing: install Debian's poppler-utils (scripts/bootstrap.sh does as root)"
+    )
     href = page.locator(link).first.evaluate("a => a.href")
     response = page.request.get(href)
     assert response.ok, f"{href}: HTTP {response.status}"
