@@ -271,7 +271,7 @@ class Outcome(Generic[T]):
     """What one of the racing calls returned or raised."""
 
     value: T | None = None
-    error: BaseException | None = None
+    error: Exception | None = None
 
 
 @dataclass
@@ -284,7 +284,7 @@ class Race(Generic[T]):
     def values(self) -> list[T]:
         return [o.value for o in self.outcomes if o.error is None and o.value is not None]
 
-    def errors(self, *allowed: type[BaseException]) -> list[BaseException]:
+    def errors(self, *allowed: type[Exception]) -> list[Exception]:
         """The exceptions that are not of the ``allowed`` (clean refusal) types."""
         return [
             o.error
@@ -306,7 +306,7 @@ def together(calls: Sequence[Callable[[], T]], *, workers: int = MAX_WORKERS) ->
             for index in range(first, len(calls), count):
                 try:
                     outcomes[index].value = calls[index]()
-                except BaseException as exc:  # kept for the test to judge
+                except Exception as exc:  # kept for the test to judge
                     outcomes[index].error = exc
         finally:
             connection.close()

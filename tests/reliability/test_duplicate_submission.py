@@ -1,5 +1,7 @@
 """One bid submitted 200 times at once by its organization (double clicks, retries, a
-client that resends on a timeout), through the bid page and the API, on PostgreSQL.
+client that resends on a timeout), through the bid page and the API, on PostgreSQL: 24
+threads start on a barrier and send the 200 requests between them (the database's 100
+connections are shared by everything running).
 
 ``bid_submit`` locks the tender and then the bid; a bid already submitted answers with the
 receipt it has (DESIGN.md section 6). Exactly one submission, receipt and audit event may
