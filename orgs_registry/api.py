@@ -34,6 +34,7 @@ from marketplace.api_base import (
     error_responses,
     parse_input,
 )
+from marketplace.api_schema import NULLABLE_RESPONSE
 from orgs_registry import permissions, selectors, services
 from orgs_registry import roster_import as roster
 from orgs_registry.filters import CreditEntryFilter, OrganizationFilter
@@ -121,6 +122,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
     funding_type = FundingTypeField(read_only=True)
     on_serious_list = serializers.BooleanField(read_only=True)
     phone = serializers.SerializerMethodField()
+    # Optional: "" when the organization gave none, so not documented as an e-mail format.
+    email = serializers.CharField(read_only=True)
     is_deregistering = serializers.BooleanField(read_only=True)
     deregistration_initiator = DeregistrationInitiatorField(read_only=True, allow_null=True)
 
@@ -674,7 +677,11 @@ class OrganizationViewSet(ApiViewSet):
         organization = selectors.organization_get_for_user(self.request.user, organization.pk)
         return self._answer(OrganizationSerializer, organization, status=status)
 
-    @extend_schema(summary="List organizations", auth=[])
+    @extend_schema(
+        summary="List organizations",
+        auth=[],
+        responses={200: OrganizationSerializer, **error_responses(400)},
+    )
     def list(self, request: Request) -> Response:
         return self._page(OrganizationSerializer, self.filter_queryset(self.get_queryset()))
 
@@ -822,6 +829,7 @@ class OrganizationViewSet(ApiViewSet):
     @extend_schema(
         summary="The grade in force",
         auth=[],
+        extensions={NULLABLE_RESPONSE: True},
         responses={
             200: OpenApiResponse(
                 GradeSummarySerializer,
@@ -1053,7 +1061,10 @@ class ChangeRequestViewSet(ApiViewSet):
         )
         return self._answer(ChangeRequestSerializer, change_request)
 
-    @extend_schema(summary="Change requests")
+    @extend_schema(
+        summary="Change requests",
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401)},
+    )
     def list(self, request: Request) -> Response:
         return self._page(ChangeRequestSerializer, self.filter_queryset(self.get_queryset()))
 
@@ -1102,7 +1113,10 @@ class GradeViewSet(ApiViewSet):
     def _done(self, assessment: GradeAssessment) -> Response:
         return self._answer(GradeAssessmentDetailSerializer, assessment)
 
-    @extend_schema(summary="Grade assessments")
+    @extend_schema(
+        summary="Grade assessments",
+        responses={200: GradeAssessmentSerializer, **error_responses(400, 401)},
+    )
     def list(self, request: Request) -> Response:
         return self._page(GradeAssessmentSerializer, self.filter_queryset(self.get_queryset()))
 
@@ -1268,7 +1282,11 @@ class CreditRecordViewSet(ApiViewSet):
     def get_queryset(self) -> Any:
         return selectors.credit_entry_list()
 
-    @extend_schema(summary="Credit list entries", auth=[])
+    @extend_schema(
+        summary="Credit list entries",
+        auth=[],
+        responses={200: CreditEntrySerializer, **error_responses(400)},
+    )
     def list(self, request: Request) -> Response:
         return self._page(CreditEntrySerializer, self.filter_queryset(self.get_queryset()))
 
@@ -1400,7 +1418,10 @@ class CreditProposalViewSet(ApiViewSet):
         )
         return self._answer(CreditProposalSerializer, proposal)
 
-    @extend_schema(summary="Credit list proposals")
+    @extend_schema(
+        summary="Credit list proposals",
+        responses={200: CreditProposalSerializer, **error_responses(400, 401)},
+    )
     def list(self, request: Request) -> Response:
         return self._page(CreditProposalSerializer, self.filter_queryset(self.get_queryset()))
 

@@ -18,7 +18,12 @@ from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -249,6 +254,8 @@ class BarSerializer(serializers.Serializer):
     share = serializers.DecimalField(max_digits=4, decimal_places=1)
 
 
+# One object, not a page of them, though its view is a router's "list" action.
+@extend_schema_serializer(many=False)
 class SatisfactionSerializer(serializers.Serializer):
     """The contract's survey result (the figures the satisfaction indicator takes), per
     period, and the distribution of overall ratings. No respondent is identified."""
