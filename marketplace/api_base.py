@@ -7,13 +7,15 @@ themselves the same way.
 from __future__ import annotations
 
 import io
+import json
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Choices
 from django.http import FileResponse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
@@ -96,6 +98,59 @@ def parse_input(
     return dict(serializer.validated_data)
 
 
+# NUL (PostgreSQL refuses it in text) and unpaired surrogates (no database can encode them):
+# JSON can carry both, as \u0000 and \ud800, into nested rows no serializer field checks.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    """Whether ``value`` holds text no database column can store, at any depth; a string
+    that is itself JSON (a multipart field the view decodes later) is looked into too."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            return True
+        if value[:1] in ("[", "{") and "\\u" in value:
+            try:
+                return _unstorable(json.loads(value))
+            except ValueError:
+                return False
+        return False
+    if isinstance(value, Mapping):
+        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
+def refuse_unstorable_text(data: Any) -> None:
+    """400 naming the first field whose text (at any depth) cannot be stored."""
+    items = (
+        data.lists()
+        if hasattr(data, "lists")
+        else data.items()
+        if isinstance(data, Mapping)
+        else []
+    )
+    for name, value in items:
+        if _unstorable(value):
+            raise serializers.ValidationError(
+                {
+                    str(name): [
+                        gettext(
+                            "The text contains a NUL character or an invalid character "
+                            "(an unpaired surrogate); remove it and send it again."
+                        )
+                    ]
+                },
+                code="invalid_characters",
+            )
+    if not isinstance(data, Mapping) and _unstorable(data):
+        raise serializers.ValidationError(
+            gettext("The body contains a NUL character or an invalid character."),
+            code="invalid_characters",
+        )
+
+
 def attachment(data: bytes, *, name: str, content_type: str) -> FileResponse:
     """A download, never shown inline (an uploaded file is not trusted to render)."""
     return FileResponse(
@@ -112,6 +167,16 @@ class ApiViewSet(viewsets.GenericViewSet):
     #: Actions with a rate of their own (a scope of ``DEFAULT_THROTTLE_RATES``), on top of
     #: the anonymous and user rates: e.g. ``{"create": "register"}``.
     action_throttle_scopes: ClassVar[dict[str, str]] = {}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """After authentication, permissions and throttles: refuse a body whose text no
+        database can store, before any serializer or service sees it (nested rows and JSON
+        held in form fields reach the services unchecked by field validators)."""
+        super().initial(request, *args, **kwargs)
+        method = (request.method or "").lower()
+        # A method the view does not take answers 405 the usual way, before any parsing.
+        if method in ("post", "put", "patch") and hasattr(self, method):
+            refuse_unstorable_text(request.data)
 
     def get_throttles(self) -> list[Any]:
         throttles = list(super().get_throttles())
