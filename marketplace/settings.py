@@ -200,6 +200,10 @@ CSRF_COOKIE_HTTPONLY = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="JFB services")
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin site never shows a device's secret or QR code: a superuser could otherwise sign
+# in as anyone's second factor. It also answers 403 for a device id that does not exist,
+# where django-otp's config and QR code views fail with a 500.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
 
 # --- Security (production defaults; each can be relaxed by the environment) -------------------
