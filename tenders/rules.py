@@ -206,6 +206,38 @@ def objective_rule_problems(points: Decimal, rule: Mapping[str, Any]) -> list[st
     return [str(problem) for problem in validate_rule("objective", points, rule)]
 
 
+# The columns of TenderCriterion: rows arrive as plain JSON and are saved in bulk, so the
+# limits are checked here (the database would refuse longer text with an error).
+CRITERION_CODE_MAX = 40
+CRITERION_NAME_MAX = 120
+CRITERION_DESCRIPTION_MAX = 4000
+
+
+def _length_problems(label: str, criterion: CriterionInput) -> list[str]:
+    limits = [
+        (
+            criterion.code,
+            CRITERION_CODE_MAX,
+            _("criterion %(code)s: the code is longer than %(max)d characters"),
+        ),
+        (
+            criterion.name,
+            CRITERION_NAME_MAX,
+            _("criterion %(code)s: the name is longer than %(max)d characters"),
+        ),
+        (
+            criterion.description,
+            CRITERION_DESCRIPTION_MAX,
+            _("criterion %(code)s: the description is longer than %(max)d characters"),
+        ),
+    ]
+    return [
+        str(message % {"code": label, "max": limit})
+        for value, limit, message in limits
+        if len(value) > limit
+    ]
+
+
 def criteria_problems(method: str, criteria: list[CriterionInput]) -> list[str]:
     """Everything wrong with a weighted-scoring scheme (DESIGN.md 4.4); empty when valid."""
     problems: list[str] = []
@@ -213,7 +245,8 @@ def criteria_problems(method: str, criteria: list[CriterionInput]) -> list[str]:
         return [str(_("The scheme needs criteria: a price criterion and at least one other."))]
     seen: set[str] = set()
     for number, criterion in enumerate(criteria, start=1):
-        label = criterion.code or str(number)
+        label = criterion.code[:CRITERION_CODE_MAX] or str(number)
+        problems += _length_problems(label, criterion)
         if not criterion.code:
             problems.append(str(_("criterion %(n)s: the code is missing") % {"n": number}))
         elif criterion.code in seen:

@@ -416,3 +416,17 @@ def test_nul_hidden_in_json_text_of_a_multipart_form_is_a_400(escape, db):
     assert response.status_code == 400, response.content
     assert "changes" in response.json()["fields"], response.json()
     assert Tender.objects.get(pk=tender.pk).description == "说明"
+
+
+def test_nested_text_over_its_column_is_a_400_not_a_500(db):
+    """Criteria rows reach the service as plain JSON: a name longer than its column is
+    refused on the field (PostgreSQL would refuse it with an error, a 500)."""
+    client = english_client(persona("official", Role.OFFICIAL))
+    criteria = [
+        {"code": "price", "name": "价" * 5000, "kind": "price", "points": "30"},
+        {"code": "p" * 500, "name": "方案", "kind": "subjective", "points": "70"},
+    ]
+    response = post_json(client, "/api/v1/tenders/", tender_body(criteria=criteria))
+    assert response.status_code == 400, response.status_code
+    assert "criteria" in response.json()["fields"], response.json()
+    assert not Tender.objects.exists()
