@@ -9,7 +9,6 @@ the bidder's name or code either. New routes are covered without touching this t
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -18,13 +17,14 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from marketplace.models import User
 from orgs_registry.identifiers import make_id_number
 from orgs_registry.services import StaffInput, staff_add
 from tenders import services
 from tenders.models import Bid, BidDocument, BidReceipt, Question, Tender, TenderDocument
+from tests.reliability.access_support import fill as fill_route
+from tests.reliability.access_support import routes
 from tests.tenders.conftest import make_bidder
 
 PRICE = "483210.55"
@@ -34,7 +34,6 @@ STAFF_NAME = "封存员工甲乙"
 DOCUMENT_NAME = "封存附件名称ZK9"
 DOCUMENT_BYTES = b"%PDF-1.4\n% sealed body XQ-4471 \n%%EOF\n"
 BIDDER_NAME = "封存投标机构丙丁"
-SKIPPED_PREFIXES = ("static/", "media/")
 PERSONAS = [
     None,
     "official",
@@ -57,47 +56,9 @@ class Scene:
     uuid_ids: list[str]
 
 
-def routes(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
-    """Every route of the site as a ``str.format``-less template with ``<conv:name>`` parts."""
-    resolver = resolver or get_resolver()
-    found: list[str] = []
-    for entry in resolver.url_patterns:
-        pattern = str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            found.extend(routes(entry, prefix + pattern))
-        elif isinstance(entry, URLPattern):
-            found.append(prefix + pattern)
-    return [route for route in found if not route.startswith(SKIPPED_PREFIXES)]
-
-
 def fill(route: str, scene: Scene) -> list[str]:
     """Every URL the route makes with the scene's ids (regex routes are skipped)."""
-    if route.startswith("^") or "(?P<" in route or "\\" in route:
-        return []
-    parts = []
-    for piece in route.split("<")[1:]:
-        spec = piece.split(">", 1)[0]
-        converter, _sep, name = spec.rpartition(":")
-        parts.append((spec, converter or "str", name))
-    if not parts:
-        return ["/" + route]
-    pools = []
-    for _spec, converter, name in parts:
-        if converter == "uuid":
-            pools.append(scene.uuid_ids)
-        elif converter == "int":
-            pools.append([str(i) for i in scene.int_ids])
-        elif name in ("pk", "object_id") or name.endswith(("_pk", "_id")):
-            pools.append([str(i) for i in scene.int_ids] + scene.uuid_ids)
-        else:
-            pools.append(["x"])
-    urls = []
-    for values in itertools.product(*pools):
-        url = route
-        for (spec, _converter, _name), value in zip(parts, values, strict=True):
-            url = url.replace(f"<{spec}>", value, 1)
-        urls.append("/" + url)
-    return urls
+    return fill_route(route, scene.int_ids, scene.uuid_ids)
 
 
 @pytest.fixture
