@@ -47,8 +47,9 @@ from tests.conftest import make_organization, make_user
 
 # A plain one-page PDF: what a bidder attaches.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-# Most threads that run requests at once: each holds a database connection.
-MAX_WORKERS = 24
+# Threads racing at once by default: each holds a database connection, and CI runs a test
+# file per core against one server that allows 100 connections in all.
+MAX_WORKERS = 16
 
 T = TypeVar("T")
 
@@ -176,11 +177,16 @@ def act_as(client: Client, session_key: str) -> Client:
     return client
 
 
-def client_as(handler: ClientHandler, session_key: str) -> Client:
-    """A client on the shared ``handler`` (``warm_handler``) signed in with the session."""
+def shared_client(handler: ClientHandler) -> Client:
+    """A client on the shared ``handler`` (``warm_handler``)."""
     client = Client()
     client.handler = handler
-    return act_as(client, session_key)
+    return client
+
+
+def client_as(handler: ClientHandler, session_key: str) -> Client:
+    """A client on the shared ``handler`` signed in with the session."""
+    return act_as(shared_client(handler), session_key)
 
 
 # --- Threads ---------------------------------------------------------------------------------
@@ -217,8 +223,7 @@ def fire_on_schedule(
     handler = handler or warm_handler()
 
     def work() -> None:
-        client = Client()
-        client.handler = handler
+        client = shared_client(handler)
         try:
             while True:
                 with lock:

@@ -37,14 +37,14 @@ from tenders.models import (
 )
 from tests.conftest import make_user, persona
 from tests.evaluation.conftest import GRADE_RULE, PRICES, OpenedTender
-from tests.reliability.support import bulk_bidders, bulk_drafts, together
+from tests.reliability.support import MAX_WORKERS, bulk_bidders, bulk_drafts, together
 from tests.tenders.conftest import make_bidder, submit_bid
 from tests.tenders.test_award import AWARD_DAY, RANKED_AT, rank_with_services
 
 pytestmark = pytest.mark.postgresql
 
-# Callers in each race (each thread holds a database connection).
-N = 24
+# Callers in each race, one thread (and database connection) each.
+N = MAX_WORKERS
 CLEAN = (ValidationError, PermissionDenied)
 
 
@@ -65,9 +65,7 @@ def events(action: AuditAction, obj: Model) -> list[AuditEvent]:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_answer_opening_award_and_challenge_each_happen_once(
-    make_tender, clock, official, approver
-):
+def test_each_change_of_a_tender_happens_once_when_raced(make_tender, clock, official, approver):
     second_official = persona("second_official", Role.OFFICIAL)
     second_approver = make_user("second_approver", Role.APPROVER)
     clock.set(RANKED_AT)
@@ -97,6 +95,9 @@ def test_answer_opening_award_and_challenge_each_happen_once(
     stored = Question.objects.get(pk=question.pk)
     assert (stored.answer, stored.answered_by_id) == (answered.answer, answered.answered_by_id)
     assert len(events(AuditAction.QUESTION_ANSWERED, question)) == 1
+
+    # Withdrawals against submissions, on another tender before its deadline.
+    _race_withdraw_against_submit(make_tender(title="撤回与提交并发项目"))
 
     # The opening confirmed by two officials, each many times at once: one opening.
     clock.set(tender.bid_deadline + timedelta(minutes=1))
@@ -184,11 +185,9 @@ def test_answer_opening_award_and_challenge_each_happen_once(
     assert Tender.objects.get(pk=tender.pk).status == TenderStatus.EVALUATING
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_withdraw_against_submit_of_one_bid_ends_in_one_consistent_state(make_tender):
-    """Submits and withdrawals of one draft at once: it is submitted exactly once, and
-    withdrawn at most once and only after that submission."""
-    tender = make_tender()
+def _race_withdraw_against_submit(tender: Tender) -> None:
+    """Submits and withdrawals of each of 8 drafts at once: each is submitted exactly once,
+    and withdrawn at most once and only after that submission."""
     admins = bulk_bidders(8, body_prefix="64")
     drafts = bulk_drafts(tender, admins, first_price=400000)
     calls = []
