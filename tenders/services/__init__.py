@@ -931,6 +931,8 @@ def _content(bid: Bid) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PreparedBid:
+    """The draft a preparation saved, and whether that call made it (the API answers 201)."""
+
     bid: Bid
     created: bool
 
