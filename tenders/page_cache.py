@@ -1,6 +1,7 @@
 """A short-lived cache of the public tender pages, for anonymous visitors only.
 
-The tender list and a tender's page are what the public reads most, and what they show an
+The tender list and a tender's page are what the public reads most (and the API's tender
+list, ``cached_public_data``), and what they show an
 anonymous visitor changes only when a tender does: publication, an answer, an amendment,
 the opening, the award. Rendering the list costs a count over every tender and a table
 of thirty rows; serving a stored copy costs a cache read. A government portal that serves
@@ -173,6 +174,32 @@ def _answer(request: HttpRequest, stored: dict[str, Any]) -> HttpResponse:
     for name, value in stored["headers"].items():
         response[name] = value
     return response
+
+
+def cached_public_data(
+    request: Any, compute: Callable[[], tuple[Any, Iterable[datetime | None]]]
+) -> Any:
+    """An API answer's data for an anonymous caller, from the cache when it is there.
+
+    ``compute`` returns the data (plain, picklable values) and the moments it depends on,
+    like ``expires_by``. The same rules as for the pages: no session, nobody signed in (a
+    token caller is signed in), the version, the language and the full address in the key
+    (the paging links are absolute).
+    """
+    if _seconds() <= 0 or not _anonymous_without_state(request):
+        return compute()[0]
+    key = "tenders:public-data:" + _key(request)
+    stored = cache.get(key)
+    if stored is not None:
+        return stored
+    data, moments = compute()
+    lifetime = float(_seconds())
+    future = [m for m in moments if m is not None and m > timezone.now()]
+    if future:
+        lifetime = min(lifetime, (min(future) - timezone.now()).total_seconds())
+    if lifetime >= 1:
+        cache.set(key, data, lifetime)
+    return data
 
 
 def cache_public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -72,6 +72,7 @@ from tenders.models import (
     TenderStatus,
     TieRule,
 )
+from tenders.page_cache import cached_public_data
 from tenders.selectors import (
     AwardNotice,
     BidContent,
@@ -782,12 +783,20 @@ class TenderViewSet(_TendersViewSet):
         responses={200: TenderSummarySerializer(many=True), **error_responses(400)},
     )
     def list(self, request: Request) -> Response:
-        tenders, filterset = selectors.tender_directory(
-            request.user, filters=request.query_params or None
-        )
-        if filterset.is_bound and not filterset.is_valid():
-            raise exceptions.ValidationError(filterset.errors)
-        return self._page(TenderSummarySerializer, tenders)
+        def directory_page() -> tuple[dict[str, Any], list[Any]]:
+            tenders, filterset = selectors.tender_directory(
+                request.user, filters=request.query_params or None
+            )
+            if filterset.is_bound and not filterset.is_valid():
+                raise exceptions.ValidationError(filterset.errors)
+            page = self.paginate_queryset(tenders) or []
+            rows = TenderSummarySerializer(page, many=True, context=self.get_serializer_context())
+            data = self.get_paginated_response(list(rows.data)).data
+            # A row's display status turns to closed at its deadline.
+            return dict(data), [t.bid_deadline for t in page]
+
+        # The public directory is the same for every anonymous caller (tenders.page_cache).
+        return Response(cached_public_data(request, directory_page))
 
     @extend_schema(
         summary="Draft a tender",

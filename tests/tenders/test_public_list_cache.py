@@ -183,3 +183,46 @@ def test_a_page_is_not_stored_past_a_deadline_it_shows(client, make_tender, cloc
 
     # Rendered again after the deadline: bids are no longer accepted.
     assert "tender-status-closed" in page
+
+
+API_LIST = "/api/v1/tenders/"
+
+
+def test_the_api_directory_is_stored_for_anonymous_callers(
+    client, make_tender, django_assert_max_num_queries
+):
+    tender = make_tender(title="接口缓存项目")
+    client.get(API_LIST)
+
+    # The stored answer: not one query.
+    with django_assert_max_num_queries(0):
+        again = Client().get(API_LIST)
+
+    assert [row["title"] for row in again.json()["results"]] == [tender.title]
+
+
+def test_the_api_directory_shows_a_new_tender_at_once(client, make_tender):
+    make_tender(title="第一个接口项目")
+    client.get(API_LIST)
+
+    make_tender(title="第二个接口项目")
+
+    titles = [row["title"] for row in client.get(API_LIST).json()["results"]]
+    assert "第二个接口项目" in titles
+
+
+def test_a_token_callers_directory_is_neither_served_from_the_cache_nor_stored(
+    client, make_tender, official
+):
+    from rest_framework.authtoken.models import Token
+
+    make_tender(title="公开的接口项目")
+    draft = make_tender(published=False, title="接口里的草稿")
+    client.get(API_LIST)
+    token = Token.objects.create(user=official)
+
+    officials = Client().get(API_LIST, headers={"Authorization": f"Token {token.key}"}).json()
+    public = client.get(API_LIST).json()
+
+    assert draft.title in [row["title"] for row in officials["results"]]
+    assert draft.title not in [row["title"] for row in public["results"]]
