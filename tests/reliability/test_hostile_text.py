@@ -203,10 +203,8 @@ def english_client(user: User | None = None) -> Client:
 def test_control_characters_in_query_strings_never_give_a_500(db):
     routes = parameterless_get_routes()
     assert len(routes) >= 40, routes
-    clients = {
-        "official": english_client(persona("official", Role.OFFICIAL)),
-        "auditor": english_client(persona("auditor", Role.AUDITOR)),
-    }
+    # An official reaches the most pages (the staff's and the public's).
+    clients = {"official": english_client(persona("official", Role.OFFICIAL))}
     failures = []
     for route in routes:
         for who, client in clients.items():
