@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -46,7 +46,7 @@ from marketplace.uploads import (
     sniff_document,
 )
 from orgs_registry.models import Employment, Organization, ServiceCategory
-from orgs_registry.selectors import org_eligibility
+from orgs_registry.selectors import Eligibility, org_eligibility
 from tenders import notifications, permissions, rules, sealing
 from tenders.calendar import add_working_days
 from tenders.models import (
@@ -1122,14 +1122,32 @@ class LateSubmission(ValidationError):
         self.received_at = received_at
 
 
-def _receive(
-    bid: Bid, tender: Tender, *, actor: User, kind: str, action: AuditAction
-) -> BidReceipt:
-    """Issue the receipt: server time read under the tender lock, hashes, audit sequence."""
-    content = _content(bid)
-    if not content.get("price"):
-        raise ValidationError({"price": _("Enter the price before submitting.")})
-    now = timezone.now()  # after the lock on the tender row (DESIGN 6)
+def _lock_for_receipt(bid: Bid) -> tuple[Tender, Bid, datetime]:
+    """Lock the tender row, then the bid, then read the server clock (DESIGN 6).
+
+    On PostgreSQL the tender row is locked ``FOR SHARE``: submissions to one tender run
+    side by side, while whatever moves or closes the deadline (amendment, cancellation,
+    opening) takes the row ``FOR UPDATE`` and so waits for every submission in flight and
+    is waited for by every later one. The clock is read only once both locks are held, so
+    the time that decides is never computed before the lock. Receipts of simultaneous
+    submissions may then take audit sequence numbers in another order than their times.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # Django's select_for_update() has no FOR SHARE.
+                "SELECT 1 FROM tenders_tender WHERE id = %s FOR SHARE",
+                [bid.tender_id],
+            )
+        tender = Tender.objects.get(pk=bid.tender_id)
+    else:
+        tender = Tender.objects.select_for_update().get(pk=bid.tender_id)
+    bid = Bid.objects.select_for_update().select_related("organization").get(pk=bid.pk)
+    bid.tender = tender
+    return tender, bid, timezone.now()
+
+
+def _refuse_late(tender: Tender, now: datetime) -> None:
     if now >= tender.bid_deadline:
         raise LateSubmission(
             _("Received at %(time)s, after the deadline of %(deadline)s: not accepted.")
@@ -1139,6 +1157,22 @@ def _receive(
             },
             received_at=now,
         )
+
+
+def _receive(
+    bid: Bid,
+    tender: Tender,
+    *,
+    actor: User,
+    kind: str,
+    action: AuditAction,
+    now: datetime,
+    eligibility: Eligibility,
+) -> BidReceipt:
+    """Issue the receipt: the server time read under the locks, hashes, audit sequence."""
+    content = _content(bid)
+    if not content.get("price"):
+        raise ValidationError({"price": _("Enter the price before submitting.")})
     digest, documents = bid_content_hash(bid, content)
     before = bid.status
     fire(bid, "submit" if kind == "submitted" else "confirm")
@@ -1146,7 +1180,7 @@ def _receive(
     bid.submitted_at = now
     bid.warnings = [
         {"code": issue.code, "message": _in_language_of_record(issue.message)}
-        for issue in org_eligibility(bid.organization, tender).warnings
+        for issue in eligibility.warnings
     ]
     bid.save()
     event = audit_record(
@@ -1174,18 +1208,18 @@ def bid_submit(*, bid: Bid, actor: User) -> BidReceipt:
     receipt it already has.
     """
     with transaction.atomic():
-        # Lock order: the tender, then the bid. Every submission to this tender queues on
-        # the tender row, so the time read after the lock decides: in or out, never half.
-        tender = Tender.objects.select_for_update().get(pk=bid.tender_id)
-        bid = Bid.objects.select_for_update().select_related("organization").get(pk=bid.pk)
+        tender, bid, now = _lock_for_receipt(bid)
         _require(permissions.can_submit_bid(actor, bid))
         if bid.status == BidStatus.SUBMITTED:
             receipt = bid.receipts.order_by("-received_at").first()
             if receipt is not None:
                 return receipt
-        failures = _eligibility_errors(bid.organization, tender)
-        if failures:
-            raise ValidationError(failures, code="not_eligible")
+        _refuse_late(tender, now)
+        eligibility = org_eligibility(bid.organization, tender)
+        if eligibility.failures:
+            raise ValidationError(
+                [str(issue) for issue in eligibility.failures], code="not_eligible"
+            )
         if bid.status != BidStatus.DRAFT:
             raise ValidationError(
                 _("A bid that is %(status)s cannot be submitted; reopen it first.")
@@ -1193,23 +1227,35 @@ def bid_submit(*, bid: Bid, actor: User) -> BidReceipt:
                 code="invalid_state",
             )
         return _receive(
-            bid, tender, actor=actor, kind="submitted", action=AuditAction.BID_SUBMITTED
+            bid,
+            tender,
+            actor=actor,
+            kind="submitted",
+            action=AuditAction.BID_SUBMITTED,
+            now=now,
+            eligibility=eligibility,
         )
 
 
 def bid_confirm(*, bid: Bid, actor: User) -> BidReceipt:
     """Confirm a bid as it is after an amendment; a new receipt is issued."""
     with transaction.atomic():
-        tender = Tender.objects.select_for_update().get(pk=bid.tender_id)
-        bid = Bid.objects.select_for_update().select_related("organization").get(pk=bid.pk)
+        tender, bid, now = _lock_for_receipt(bid)
         _require(permissions.can_submit_bid(actor, bid))
         if bid.status != BidStatus.NEEDS_CONFIRMATION:
             raise ValidationError(
                 _("Only a bid waiting for confirmation after an amendment can be confirmed."),
                 code="invalid_state",
             )
+        _refuse_late(tender, now)
         return _receive(
-            bid, tender, actor=actor, kind="confirmed", action=AuditAction.BID_CONFIRMED
+            bid,
+            tender,
+            actor=actor,
+            kind="confirmed",
+            action=AuditAction.BID_CONFIRMED,
+            now=now,
+            eligibility=org_eligibility(bid.organization, tender),
         )
 
 
