@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import AuditAction, AuditEvent, Role
 
+#: The largest row id a supported database stores (SQLite's INTEGER, PostgreSQL's bigint).
+#: An id filter refuses a larger number: SQLite cannot even take it as a query parameter.
+MAX_ID = 2**63 - 1
+
 
 class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(label=_("Action"), choices=AuditAction.choices)

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from marketplace.api_base import ApiViewSet, allow, enum_field, error_responses, parse_input
+from marketplace.filters import MAX_ID
 from orgs_registry import permissions_funding as permissions
 from orgs_registry import selectors_funding as selectors
 from orgs_registry.identifiers import mask_id_number
@@ -174,6 +175,9 @@ def _filters(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
         if name in ("version", "category", "organization"):
             if not value.isdigit():
                 errors[name] = [str(gettext_lazy("A whole number is required."))]
+                continue
+            if int(value) > MAX_ID:
+                errors[name] = [str(gettext_lazy("No record has so large a number."))]
                 continue
             filters[name] = int(value)
         elif name == "on":

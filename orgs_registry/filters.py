@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.filters import MAX_ID
 from orgs_registry.identifiers import normalize_code
 from orgs_registry.models import (
     CreditEntry,
@@ -72,7 +73,7 @@ class CreditEntryFilter(django_filters.FilterSet):
     active = django_filters.BooleanFilter(
         label=_("Still listed"), field_name="removed_on", lookup_expr="isnull"
     )
-    organization = django_filters.NumberFilter(label=_("Organization"))
+    organization = django_filters.NumberFilter(label=_("Organization"), max_value=MAX_ID)
 
     class Meta:
         model = CreditEntry

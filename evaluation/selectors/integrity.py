@@ -25,6 +25,7 @@ from evaluation.models import (
     IntegrityRun,
 )
 from evaluation.permissions import integrity as permissions
+from marketplace.filters import MAX_ID
 from orgs_registry.identifiers import mask_id_number, mask_phone
 
 # Keys of the evidence JSON that hold personal data.
@@ -49,9 +50,11 @@ class IntegrityFlagFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=FlagKind.choices)
     severity = django_filters.ChoiceFilter(label=_("Severity"), choices=FlagSeverity.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=FlagStatus.choices)
-    tender = django_filters.NumberFilter(label=_("Tender"), field_name="tender_id", min_value=1)
+    tender = django_filters.NumberFilter(
+        label=_("Tender"), field_name="tender_id", min_value=1, max_value=MAX_ID
+    )
     organization = django_filters.NumberFilter(
-        label=_("Organization"), field_name="organization_id", min_value=1
+        label=_("Organization"), field_name="organization_id", min_value=1, max_value=MAX_ID
     )
 
     class Meta:

@@ -31,6 +31,7 @@ from evaluation.models import (
 )
 from evaluation.permissions import is_office_or_auditor
 from evaluation.permissions import performance as permissions
+from marketplace.filters import MAX_ID
 from marketplace.models import Role, User
 from marketplace.permissions import has_role, is_official, is_org_user
 from tenders.contracting import Satisfaction
@@ -50,7 +51,10 @@ class PerformanceEvaluationFilter(django_filters.FilterSet):
     )
     grade = django_filters.ChoiceFilter(label=_("Grade"), choices=PerformanceGrade.choices)
     organization = django_filters.NumberFilter(
-        label=_("Organization"), field_name="contract__organization_id", min_value=1
+        label=_("Organization"),
+        field_name="contract__organization_id",
+        min_value=1,
+        max_value=MAX_ID,
     )
 
     class Meta:
