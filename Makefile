@@ -22,6 +22,7 @@ DEPLOY_ENV := DEBUG=false \
 	ALLOWED_HOSTS=services.jiefangbei.example.cn \
 	DATABASE_URL=postgres://marketplace@db.invalid:5432/marketplace \
 	EMAIL_URL=smtp+tls://mailer:secret@mail.invalid:587 \
+	CACHE_URL=redis://cache.invalid:6379/1 \
 	BID_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	STATIC_MANIFEST=true
 

@@ -39,6 +39,17 @@ def check_production_services(app_configs: Any, **kwargs: Any) -> list[Warning]:
                 id="marketplace.W004",
             )
         )
+    if settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+        warnings.append(
+            Warning(
+                "The cache is each process's own memory (CACHE_URL is not set).",
+                hint="Set CACHE_URL=redis://host:6379/1 (or dbcache://cache_table after "
+                "createcachetable): with several app processes, rate limits, API throttles "
+                "and the public pages' cache version must be shared, or a change shows late "
+                "and limits multiply by the number of processes.",
+                id="marketplace.W005",
+            )
+        )
     script_sources = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("script-src", [])
     if "'unsafe-inline'" in script_sources or "'unsafe-eval'" in script_sources:
         warnings.append(

@@ -17,6 +17,7 @@ PRODUCTION = {
     "EMAIL_URL": "smtp+tls://mailer:secret@mail.invalid:587",
     "STATIC_MANIFEST": "true",
     "BID_ENCRYPTION_KEYS": "q0X6s1g2u9cY5W3x8m4L7b2N0v6H1j5K9p3R7t2Z4cE=",
+    "CACHE_URL": "redis://cache.invalid:6379/1",
 }
 
 
@@ -59,6 +60,15 @@ def test_the_deploy_check_warns_about_sqlite_and_console_email():
     assert result.returncode != 0
     assert "marketplace.W001" in result.stderr
     assert "marketplace.W002" in result.stderr
+
+
+def test_the_deploy_check_warns_about_a_per_process_cache():
+    env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50)}
+    del env["CACHE_URL"]
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "marketplace.W005" in result.stderr
+    assert "marketplace.W001" not in result.stderr
 
 
 def test_ssl_redirect_can_be_handed_to_a_tls_terminating_proxy():
