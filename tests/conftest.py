@@ -46,6 +46,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(skip)
 
 
+# The migrations' rows as Django serialized them when it made the test database, by alias.
+_SERIALIZED: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """Keep the serialized rows apart from the connection objects that carry them.
+
+    Django keeps them on each ``DatabaseWrapper``; a thread running an asyncio loop (the
+    browser journeys' Playwright) gets wrappers of its own without them, so neither Django's
+    restore nor the one below would find them there.
+    """
+    from django.db import connections
+
+    for connection in connections.all():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents:
+            _SERIALIZED[connection.alias] = contents
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Give every current connection wrapper the serialized rows (see ``django_db_setup``)."""
+    if not _SERIALIZED:
+        return
+    from django.db import connections
+
+    for connection in connections.all():
+        if connection.alias in _SERIALIZED:
+            connection._test_serialized_contents = _SERIALIZED[connection.alias]  # type: ignore[attr-defined]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     """Put back the rows the migrations made after a transactional test flushed them.
@@ -68,7 +100,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
 
         with item.config.stash[blocking_manager_key].unblock():
             for connection in connections.all():
-                contents = getattr(connection, "_test_serialized_contents", None)
+                contents = _SERIALIZED.get(connection.alias) or getattr(
+                    connection, "_test_serialized_contents", None
+                )
                 if contents:
                     connection.creation.deserialize_db_from_string(contents)
     return result
