@@ -86,15 +86,23 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     so the flush at its end leaves the database empty for whatever runs after it. Django's
     own runner runs transactional tests last; with one worker per core a module of them may
     be followed by others, which need the service catalogue and the communities.
+
+    The database is flushed once more before the restore: a flush that ran on a connection
+    wrapper without the serialized rows (the browser journeys' thread) let ``post_migrate``
+    recreate the content types under new ids, which the restore would collide with.
     """
-    result = yield
     marker = item.get_closest_marker("django_db")
-    if (
+    restore = (
         nextitem is not None  # after the last test the test database is gone
-        and marker
+        and marker is not None
         and marker.kwargs.get("transaction")
         and marker.kwargs.get("serialized_rollback")
-    ):
+    )
+    if restore:
+        pytest_runtest_setup(item)  # the wrappers that Django's own flush will use
+    result = yield
+    if restore:
+        from django.core.management import call_command
         from django.db import connections
         from pytest_django.plugin import blocking_manager_key
 
@@ -104,6 +112,13 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
                     connection, "_test_serialized_contents", None
                 )
                 if contents:
+                    call_command(
+                        "flush",
+                        database=connection.alias,
+                        interactive=False,
+                        inhibit_post_migrate=True,
+                        verbosity=0,
+                    )
                     connection.creation.deserialize_db_from_string(contents)
     return result
 
