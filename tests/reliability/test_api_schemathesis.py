@@ -29,7 +29,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test.utils import override_settings
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -116,11 +116,16 @@ def world(_world: ApiWorld, db, settings) -> ApiWorld:
     return _world
 
 
-@schema.parametrize()
-@settings(
+#: Every operation of the schema (an operation that failed to load would fail here).
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+#: One pytest item per operation, named by it: schemathesis's own ``parametrize`` gives its
+#: items one shared node id, which pytest-xdist reports as a single test.
+FUZZ_SETTINGS = settings(
     database=None,
     deadline=None,
     derandomize=True,
+    max_examples=MAX_EXAMPLES,
     # Generated cases only: the explicit phase adds schemathesis's coverage cases (every
     # boundary of every parameter), dozens per operation, beyond the time budget; a failure
     # is reported as found, since shrinking would cost minutes on this many operations.
@@ -131,12 +136,20 @@ def world(_world: ApiWorld, db, settings) -> ApiWorld:
         HealthCheck.function_scoped_fixture,
     ],
 )
-def test_every_answer_conforms_to_the_schema(case, world: ApiWorld) -> None:
-    with _keep_test_connection():
-        for role in ROLES:
-            token = world.tokens[role]
-            headers = {"Authorization": f"Token {token}"} if token else {}
-            case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_every_answer_conforms_to_the_schema(operation: Any, world: ApiWorld) -> None:
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(hooks=schema.hooks))
+    def every_role_gets_a_conforming_answer(case: Any) -> None:
+        with _keep_test_connection():
+            for role in ROLES:
+                token = world.tokens[role]
+                headers = {"Authorization": f"Token {token}"} if token else {}
+                case.call_and_validate(headers=headers, checks=CHECKS)
+
+    every_role_gets_a_conforming_answer()
 
 
 # --- Integers beyond any column --------------------------------------------------------------
@@ -146,7 +159,6 @@ def test_every_answer_conforms_to_the_schema(case, world: ApiWorld) -> None:
 HUGE = 10**20
 #: The callers of the integer sweep: the public, the street office and an organization.
 SWEEP_ROLES = ("anonymous", "official", "org_admin")
-OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
 def _huge_integers(operation: Any, location: str) -> dict[str, Any]:
