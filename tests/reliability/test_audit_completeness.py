@@ -18,7 +18,6 @@ For every operation the state of every object with a lifecycle (every model with
 from __future__ import annotations
 
 import functools
-import io
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -30,7 +29,6 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Max, Model
 from django.http import Http404
@@ -48,7 +46,7 @@ from tests.conftest import building, module_database, persona
 from tests.contract_support import DRAFT_DAY, supplier_admin
 from tests.evaluation.conftest import form_panel
 from tests.evaluation.test_api_support import build_personas, build_pool
-from tests.marketplace.test_audit import tamper
+from tests.marketplace.test_audit import tamper, verify
 from tests.tenders.conftest import Bidder, make_bidder, tender_data
 from tests.tenders.test_award import RANKED_AT, awarded_tender
 
@@ -408,15 +406,6 @@ def run_stream(world: World, clock: Any) -> Ledger:
 @pytest.fixture
 def streamed(_streamed, db) -> tuple[Ledger, int]:
     return _streamed
-
-
-def verify() -> tuple[int, str]:
-    out = io.StringIO()
-    try:
-        call_command("verify_audit", stdout=out)
-    except CommandError as exc:
-        return exc.returncode, str(exc)
-    return 0, out.getvalue()
 
 
 def test_every_state_change_of_the_stream_has_exactly_one_matching_event(streamed):
