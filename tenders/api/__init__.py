@@ -732,11 +732,21 @@ class _TendersViewSet(ApiViewSet):
         )
 
     def _bid_answer(
-        self, bid: Bid, *, receipt: BidReceipt | None = None, status: int = 200
+        self,
+        bid: Bid,
+        *,
+        receipt: BidReceipt | None = None,
+        status: int = 200,
+        fresh: bool = False,
     ) -> Response:
-        """The bid as the caller may read it, with the given or else the latest receipt."""
+        """The bid as the caller may read it, with the given or else the latest receipt.
+
+        ``fresh``: the bid is the copy a service has just saved under its locks, with its
+        tender and organization (a receipt's bid), and is answered without reading it back.
+        """
         user = self.request.user
-        bid = selectors.bid_get_for_user(user, bid.pk)
+        if not fresh:
+            bid = selectors.bid_get_for_user(user, bid.pk)
         if receipt is None:
             receipt = selectors.receipt_list_for_user(user, bid).first()
         view = BidView(bid=bid, content=selectors.bid_content_for_user(user, bid), receipt=receipt)
@@ -1171,8 +1181,8 @@ class BidViewSet(_TendersViewSet):
     permission_classes = [IsAuthenticated]
     serializer_class = BidDetailSerializer
 
-    def _bid(self) -> Bid:
-        return selectors.bid_get_for_user(self.request.user, self.kwargs["pk"])
+    def _bid(self, *, related: bool = True) -> Bid:
+        return selectors.bid_get_for_user(self.request.user, self.kwargs["pk"], related=related)
 
     @extend_schema(
         summary="The organization's own bids",
@@ -1212,9 +1222,8 @@ class BidViewSet(_TendersViewSet):
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: UUID) -> Response:
-        bid = self._bid()
-        receipt = services.bid_submit(bid=bid, actor=self.user)
-        return self._bid_answer(bid, receipt=receipt)
+        receipt = services.bid_submit(bid=self._bid(related=False), actor=self.user)
+        return self._bid_answer(receipt.bid, receipt=receipt, fresh=True)
 
     @extend_schema(
         summary="Withdraw the submitted bid (before the deadline)",
@@ -1241,9 +1250,8 @@ class BidViewSet(_TendersViewSet):
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: UUID) -> Response:
-        bid = self._bid()
-        receipt = services.bid_confirm(bid=bid, actor=self.user)
-        return self._bid_answer(bid, receipt=receipt)
+        receipt = services.bid_confirm(bid=self._bid(related=False), actor=self.user)
+        return self._bid_answer(receipt.bid, receipt=receipt, fresh=True)
 
     @extend_schema(
         summary="The latest receipt",

@@ -194,10 +194,14 @@ def bid_list_for_user(user: Any, tender: Tender) -> QuerySet[Bid]:
     return Bid.objects.none()
 
 
-def bid_get_for_user(user: Any, pk: Any) -> Bid:
-    """One bid the user may read (the owner; after the opening the street office), or 404."""
+def bid_get_for_user(user: Any, pk: Any, *, related: bool = True) -> Bid:
+    """One bid the user may read (the owner; after the opening the street office), or 404.
+
+    ``related=False`` reads the bid's row alone (its tender and organization load when
+    used): for a service that reads the bid again under its locks.
+    """
     try:
-        bid = _bids().get(pk=pk)
+        bid = (_bids() if related else Bid.objects.all()).get(pk=pk)
     except (Bid.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if not permissions.can_read_bid(user, bid):
