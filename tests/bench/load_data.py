@@ -6,7 +6,7 @@ of the pytest process:
 
     python -m tests.bench.load_data setup --tenders 50000 --bids 200000
     python -m tests.bench.load_data queries          # query counts of the public pages
-    python -m tests.bench.load_data rush --lead 12   # a tender closing in 12 s, 500 drafts
+    python -m tests.bench.load_data rush --lead 12 --warm 24   # closing in 12 s, 500 drafts
     python -m tests.bench.load_data rush-check ID    # what the database kept of the rush
 
 The environment names the database (``DATABASE_URL``) and the production-like settings.
@@ -541,11 +541,42 @@ def query_counts() -> dict[str, int]:
 # --- The deadline rush ------------------------------------------------------------------------
 
 
-def rush(lead: float) -> dict[str, Any]:
+def rush(lead: float, warm: int = 0) -> dict[str, Any]:
     """A published tender whose deadline is ``lead`` seconds away, and a sealed draft with a
-    price and a document from each of 500 organizations, ready to be submitted."""
-    from django.core.files.base import ContentFile
+    price and a document from each of 500 organizations, ready to be submitted; and
+    ``warm`` drafts of the first organizations to a tender closing in an hour, which warm
+    every server process's submission path before the rush (as a server that has run
+    all day is)."""
     from django.db import transaction
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    organizations = _organizations()[:RUSH_BIDS]
+    tokens = dict(
+        Token.objects.filter(user__organization__in=organizations).values_list(
+            "user__organization_id", "key"
+        )
+    )
+    now = timezone.now()
+    deadline = now + timedelta(seconds=lead)
+    with transaction.atomic():
+        _remove_rush_tenders()
+        tender, bids = _rush_tender(f"RUSH-{now:%Y%m%d%H%M%S%f}", deadline, organizations)
+        _warm_tender, warm_bids = _rush_tender(
+            f"RUSH-WARM-{now:%Y%m%d%H%M%S%f}", now + timedelta(hours=1), organizations[:warm]
+        )
+    return {
+        "tender": tender.pk,
+        "deadline": deadline.timestamp(),
+        "bids": [[str(bid.pk), tokens[bid.organization_id]] for bid in bids],
+        "warm_bids": [[str(bid.pk), tokens[bid.organization_id]] for bid in warm_bids],
+    }
+
+
+def _rush_tender(reference: str, deadline: Any, organizations: list[Any]) -> tuple[Any, list[Any]]:
+    """A published tender closing at ``deadline`` with a sealed draft (a price and a PDF)
+    from each organization."""
+    from django.core.files.base import ContentFile
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
@@ -553,12 +584,6 @@ def rush(lead: float) -> dict[str, Any]:
     from tenders.models import Bid, BidDocument, Tender, TenderCriterion
 
     official, approver = _staff_users()
-    organizations = _organizations()[:RUSH_BIDS]
-    tokens = dict(
-        Token.objects.filter(user__organization__in=organizations).values_list(
-            "user__organization_id", "key"
-        )
-    )
     admins = dict(
         Token.objects.filter(user__organization__in=organizations).values_list(
             "user__organization_id", "user_id"
@@ -567,63 +592,56 @@ def rush(lead: float) -> dict[str, Any]:
     template = Tender.objects.filter(status="published").first()
     assert template is not None
     now = timezone.now()
-    deadline = now + timedelta(seconds=lead)
-    with transaction.atomic():
-        _remove_rush_tenders()
-        tender = Tender(
-            reference=f"RUSH-{now:%Y%m%d%H%M%S%f}",
-            title="截止冲刺测试项目",
-            description=template.description,
-            category_id=template.category_id,
-            method="public_tender",
-            budget=Decimal("800000.00"),
-            question_deadline=now,
-            bid_deadline=deadline,
-            status="published",
-            created_by=official,
-            approved_by=approver,
-            submitted_at=now,
-            published_at=now,
+    tender = Tender(
+        reference=reference,
+        title="截止冲刺测试项目",
+        description=template.description,
+        category_id=template.category_id,
+        method="public_tender",
+        budget=Decimal("800000.00"),
+        question_deadline=now,
+        bid_deadline=deadline,
+        status="published",
+        created_by=official,
+        approved_by=approver,
+        submitted_at=now,
+        published_at=now,
+    )
+    tender.save()
+    TenderCriterion.objects.bulk_create(
+        TenderCriterion(tender=tender, code=c, name=c, kind=k, points=Decimal(p))
+        for c, k, p in [("price", "price", 30), ("plan", "subjective", 70)]
+    )
+    rng = random.Random(int(now.timestamp()))
+    bids = Bid.objects.bulk_create(
+        Bid(
+            tender=tender,
+            organization=org,
+            created_by_id=admins[org.pk],
+            sealed=sealing.seal_json(
+                {
+                    "price": str(Decimal(rng.randrange(600_000, 800_000, 100))),
+                    "staff": [],
+                    "proposal": "服务方案：每周上门两次，建立服务档案。",
+                }
+            ),
         )
-        tender.save()
-        TenderCriterion.objects.bulk_create(
-            TenderCriterion(tender=tender, code=c, name=c, kind=k, points=Decimal(p))
-            for c, k, p in [("price", "price", 30), ("plan", "subjective", 70)]
+        for org in organizations
+    )
+    for bid in bids:
+        data = b"%PDF-1.4\n% bench bid document " + bid.pk.hex.encode() + b"\n%%EOF\n"
+        document = BidDocument(
+            bid=bid,
+            kind="technical",
+            storage_key=bid.pk.hex,
+            sealed_name=sealing.seal_json("技术方案.pdf"),
+            content_type="application/pdf",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
-        rng = random.Random(int(now.timestamp()))
-        bids = Bid.objects.bulk_create(
-            Bid(
-                tender=tender,
-                organization=org,
-                created_by_id=admins[org.pk],
-                sealed=sealing.seal_json(
-                    {
-                        "price": str(Decimal(rng.randrange(600_000, 800_000, 100))),
-                        "staff": [],
-                        "proposal": "服务方案：每周上门两次，建立服务档案。",
-                    }
-                ),
-            )
-            for org in organizations
-        )
-        for bid in bids:
-            data = b"%PDF-1.4\n% bench bid document " + bid.pk.hex.encode() + b"\n%%EOF\n"
-            document = BidDocument(
-                bid=bid,
-                kind="technical",
-                storage_key=bid.pk.hex,
-                sealed_name=sealing.seal_json("技术方案.pdf"),
-                content_type="application/pdf",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-            )
-            document.file.save(document.storage_key, ContentFile(sealing.seal_bytes(data)), False)
-            document.save()
-    return {
-        "tender": tender.pk,
-        "deadline": deadline.timestamp(),
-        "bids": [[str(bid.pk), tokens[bid.organization_id]] for bid in bids],
-    }
+        document.file.save(document.storage_key, ContentFile(sealing.seal_bytes(data)), False)
+        document.save()
+    return tender, bids
 
 
 def _remove_rush_tenders() -> None:
@@ -675,6 +693,7 @@ def main(argv: list[str]) -> None:
     commands.add_parser("queries")
     prepare = commands.add_parser("rush")
     prepare.add_argument("--lead", type=float, default=12.0)
+    prepare.add_argument("--warm", type=int, default=0)
     check = commands.add_parser("rush-check")
     check.add_argument("tender", type=int)
     args = parser.parse_args(argv)
@@ -686,7 +705,7 @@ def main(argv: list[str]) -> None:
     elif args.command == "queries":
         result = query_counts()
     elif args.command == "rush":
-        result = rush(args.lead)
+        result = rush(args.lead, args.warm)
     else:
         result = rush_check(args.tender)
     print(json.dumps(result))  # noqa: T201 (read by bench_load.py)

@@ -1,5 +1,5 @@
 """Builders for the reliability suite: crowds of bidders and drafts made in bulk, and
-threads that fire requests together or at scheduled instants.
+threads that fire requests together.
 
 Concurrency tests need hundreds of organizations and drafts; making each through the
 services costs a transaction and an audit event apiece (~30 ms), which would dominate the
@@ -15,11 +15,10 @@ from __future__ import annotations
 import copy
 import statistics
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from http.cookies import SimpleCookie
 from importlib import import_module
@@ -190,63 +189,6 @@ def client_as(handler: ClientHandler, session_key: str) -> Client:
 
 
 # --- Threads ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Shot(Generic[T]):
-    """One request: fired at ``at`` (``time.monotonic()``) by ``fire(client)``."""
-
-    at: float
-    fire: Callable[[Client], T]
-    fired_at: datetime | None = None
-    answered_at: datetime | None = None
-    latency: float = 0.0
-    lag: float = 0.0
-    result: T | None = None
-    error: str = ""
-
-
-def fire_on_schedule(
-    shots: Sequence[Shot[T]],
-    *,
-    workers: int = MAX_WORKERS,
-    handler: ClientHandler | None = None,
-) -> None:
-    """Fire every shot at its instant from a bounded pool of threads; fill in the timings.
-
-    Workers take the shots in time order; a shot is late (``lag``) only when every worker
-    was busy at its instant. An exception is recorded in ``error``, never raised.
-    """
-    order = sorted(range(len(shots)), key=lambda index: shots[index].at)
-    taken = iter(order)
-    lock = threading.Lock()
-    handler = handler or warm_handler()
-
-    def work() -> None:
-        client = shared_client(handler)
-        try:
-            while True:
-                with lock:
-                    index = next(taken, None)
-                if index is None:
-                    return
-                shot = shots[index]
-                wait = shot.at - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                shot.lag = max(0.0, time.monotonic() - shot.at)
-                shot.fired_at = timezone.now()
-                started = time.perf_counter()
-                try:
-                    shot.result = shot.fire(client)
-                except Exception as exc:  # recorded and asserted on by the test
-                    shot.error = repr(exc)
-                shot.latency = time.perf_counter() - started
-                shot.answered_at = timezone.now()
-        finally:
-            connection.close()
-
-    run_threads([work] * min(workers, len(shots)))
 
 
 def warm_handler() -> ClientHandler:
