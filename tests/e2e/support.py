@@ -22,9 +22,12 @@ from django.utils import translation
 from django.utils.translation import gettext, pgettext
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from marketplace.models import Role
 from marketplace.two_factor import needs_two_factor
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_user
+from tests.evaluation.conftest import open_tender
 from tests.otp_support import totp_code
+from tests.tenders.conftest import publish_tender
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -294,3 +297,18 @@ def expect_message(page: Page, text: str) -> None:
     placeholders, its longest fixed part)."""
     fixed = max(re.split(r"%\(\w+\)s", text), key=len).strip()
     expect(page.locator(".messages .message-success").filter(has_text=fixed)).to_be_visible()
+
+
+def opened_tender(clock: Any, *, official: Any, approver: Any, category: Any, **kwargs: Any) -> Any:
+    """A tender that ``official`` drafted and ``approver`` published in ``category``, bid on
+    by verified organizations and opened by ``official`` with a second official
+    (``tests.evaluation.conftest.open_tender``: ``kwargs`` go to it)."""
+    return open_tender(
+        make_tender=lambda **kw: publish_tender(
+            official=official, approver=approver, category=category, **kw
+        ),
+        clock=clock,
+        official=official,
+        second_official=make_user("second_official", Role.OFFICIAL),
+        **kwargs,
+    )

@@ -37,15 +37,15 @@ from tests.e2e.support import (
     assert_clean,
     expect_message,
     fill_by_name,
+    opened_tender,
     shot,
     sign_in,
     submit_form,
     t,
 )
-from tests.evaluation.conftest import active_members, form_panel, make_assessor, open_tender
+from tests.evaluation.conftest import active_members, form_panel, make_assessor
 from tests.evaluation.test_sheets_support import CRITERIA4
 from tests.otp_support import confirmed_device
-from tests.tenders.conftest import publish_tender
 from tests.tenders.test_award import RANKED_AT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -80,13 +80,11 @@ def seat_of_assessor(clock, assessor: User) -> PanelMember:
     official = make_user("official", Role.OFFICIAL)
     approver = make_user("approver", Role.APPROVER)
     category = ServiceCategory.objects.get(code="elderly_care")
-    opened = open_tender(
-        make_tender=lambda **kw: publish_tender(
-            official=official, approver=approver, category=category, **kw
-        ),
-        clock=clock,
+    opened = opened_tender(
+        clock,
         official=official,
-        second_official=make_user("second_official", Role.OFFICIAL),
+        approver=approver,
+        category=category,
         title=TITLE,
         criteria=CRITERIA4,
     )

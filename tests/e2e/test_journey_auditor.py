@@ -27,14 +27,13 @@ from tests.e2e.support import (
     assert_clean,
     expect_message,
     fill_by_name,
+    opened_tender,
     shot,
     sign_in,
     submit_form,
     t,
 )
-from tests.evaluation.conftest import open_tender
 from tests.otp_support import confirmed_device
-from tests.tenders.conftest import publish_tender
 from tests.tenders.test_award import RANKED_AT
 
 SCREENS_TIMEOUT_MS = 180_000
@@ -94,13 +93,11 @@ def test_an_auditor_imports_the_roster_and_confirms_a_double_funding_flag(browse
     # The opening queues a run of the screens (in the database: nothing runs it here); the
     # auditor's import and run below execute at once, as a worker would shortly after.
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    opened = open_tender(
-        make_tender=lambda **kw: publish_tender(
-            official=official, approver=approver, category=category, **kw
-        ),
-        clock=clock,
+    opened = opened_tender(
+        clock,
         official=official,
-        second_official=make_user("second_official", Role.OFFICIAL),
+        approver=approver,
+        category=category,
         review=False,
         title="解放碑街道居家养老上门服务项目",
     )

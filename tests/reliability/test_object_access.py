@@ -23,7 +23,6 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -34,14 +33,12 @@ from tests.reliability.access_support import (
     ROLES,
     Route,
     World,
-    at_walk_time,
     body_of,
     client_as,
     fill,
     walk,
     without_ids,
     without_tokens,
-    world_built,
 )
 
 GUESSES = 1000
@@ -59,17 +56,6 @@ INVALID_LINK_PAGES = {"accounts/password/reset/<uidb64>/<token>/"}
 # Roles that read a draft tender or one waiting for approval (DESIGN.md: the street office;
 # auditors read everything).
 INTERNAL_TENDER_READERS = {"official", "approver", "auditor"}
-
-
-@pytest.fixture(scope="module")
-def world_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
-    with world_built(django_db_blocker, tmp_path_factory) as built:
-        yield built
-
-
-@pytest.fixture
-def world(world_once, db, settings, monkeypatch) -> World:
-    return at_walk_time(world_once, settings, monkeypatch)
 
 
 def id_routes() -> list[Route]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -40,7 +39,6 @@ from tests.reliability.access_support import (
     STATES,
     Route,
     World,
-    at_walk_time,
     client_as,
     fill,
     found,
@@ -51,20 +49,7 @@ from tests.reliability.access_support import (
     submit_marked_bid,
     walk,
     without_tokens,
-    world_built,
 )
-
-
-@pytest.fixture(scope="module")
-def world_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
-    with world_built(django_db_blocker, tmp_path_factory) as built:
-        yield built
-
-
-@pytest.fixture
-def world(world_once, db, settings, monkeypatch) -> World:
-    return at_walk_time(world_once, settings, monkeypatch)
-
 
 # Who reads an opened bid's proposal, staff and documents (the price and the bidder are on
 # the published opening record). The panel reads only its own tender's.
