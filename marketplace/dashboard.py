@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from marketplace import permissions
 from marketplace.audit import embargoed_events
 from marketplace.models import AuditEvent, Role, User
+from marketplace.selectors import staff_without_authenticator_count
+from marketplace.two_factor import can_manage_two_factor
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def nav_for(user: Any) -> list[NavItem]:
 nav_item(NavItem(_("Home"), "home", lambda user: True, order=0))
 nav_item(NavItem(_("Dashboard"), "dashboard", permissions.can_view_dashboard, order=10))
 nav_item(NavItem(_("Audit log"), "audit_log", permissions.can_view_audit_log, order=90))
+nav_item(NavItem(_("Staff accounts"), "staff_accounts", can_manage_two_factor, order=92))
 nav_item(NavItem(_("API"), "api_docs", lambda user: True, order=95))
 
 
@@ -128,6 +131,24 @@ def _audit_cards(user: User) -> list[Card]:
             tone="attention" if counts["lockouts"] else "good",
             empty_hint=_("No account was locked out."),
         ),
+    ]
+
+
+@card_provider(order=910)
+def _two_factor_cards(user: User) -> list[Card]:
+    if not can_manage_two_factor(user):
+        return []
+    waiting = staff_without_authenticator_count(user)
+    return [
+        Card(
+            title=_("Staff without an authenticator"),
+            value=waiting,
+            description=_("They set one up at their next sign-in."),
+            url=reverse("staff_accounts"),
+            link_text=_("See the staff accounts"),
+            tone="attention" if waiting else "good",
+            empty_hint=_("Every staff account signs in with its authenticator app."),
+        )
     ]
 
 

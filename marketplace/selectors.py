@@ -9,14 +9,18 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from marketplace import permissions
 from marketplace.audit import embargoed_events
 from marketplace.filters import AuditEventFilter
 from marketplace.models import AuditChainHead, AuditEvent, User
+from marketplace.two_factor import TWO_FACTOR_ROLES, can_manage_two_factor
 
 
 def lockout_retry_at(*, username: str, ip_address: str | None) -> datetime:
@@ -61,3 +65,42 @@ def audit_event_get_for_user(user: User | AnonymousUser, sequence: int) -> tuple
         raise Http404 from exc
     head = AuditChainHead.objects.filter(pk=1).values_list("sequence", flat=True).first() or 0
     return event, sequence < head
+
+
+def _staff_accounts() -> QuerySet[User]:
+    """The active accounts whose sign-in takes a second factor (``needs_two_factor``)."""
+    return User.objects.filter(
+        Q(role__in=TWO_FACTOR_ROLES) | Q(is_staff=True) | Q(is_superuser=True), is_active=True
+    )
+
+
+def staff_account_list(user: User | AnonymousUser) -> QuerySet[User]:
+    """The active accounts that sign in with a second factor, with ``has_authenticator``
+    (a confirmed authenticator app) and ``backup_codes_left``, in a constant number of
+    queries; for registry administrators and superusers (``PermissionDenied`` otherwise)."""
+    if not can_manage_two_factor(user):
+        raise PermissionDenied
+    codes_left = (
+        StaticToken.objects.filter(device__user=OuterRef("pk"), device__confirmed=True)
+        .order_by()
+        .values("device__user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        _staff_accounts()
+        .annotate(
+            has_authenticator=Exists(
+                TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+            ),
+            backup_codes_left=Coalesce(Subquery(codes_left, output_field=IntegerField()), 0),
+        )
+        .order_by("role", "username")
+    )
+
+
+def staff_without_authenticator_count(user: User | AnonymousUser) -> int:
+    """How many of ``staff_account_list`` have not set up their authenticator yet."""
+    if not can_manage_two_factor(user):
+        raise PermissionDenied
+    return _staff_accounts().exclude(totpdevice__confirmed=True).count()

@@ -56,11 +56,15 @@ def has_confirmed_device(user: User) -> bool:
     return bool(user_has_device(user, confirmed=True))
 
 
+def can_manage_two_factor(actor: Any) -> bool:
+    """Registry administrators and superusers see the staff accounts' two-factor status
+    and reset devices (a lost phone)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return bool(actor.is_superuser or getattr(actor, "role", "") == Role.REGISTRY_ADMIN)
+
+
 def can_reset_two_factor(actor: Any, user: User) -> bool:
     """Registry administrators and superusers may reset someone else's devices (a lost
     phone); nobody resets their own, which would skip the second factor."""
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return False
-    if actor.pk == user.pk:
-        return False
-    return bool(actor.is_superuser or actor.role == Role.REGISTRY_ADMIN)
+    return can_manage_two_factor(actor) and actor.pk != user.pk

@@ -34,6 +34,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", views.two_factor, name="two_factor"),
     path("accounts/two-factor/reset/<int:pk>/", views.two_factor_reset, name="two_factor_reset"),
+    path("accounts/staff/", views.staff_accounts, name="staff_accounts"),
     path(
         "accounts/password/change/",
         views.PasswordChangeView.as_view(),

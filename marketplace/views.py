@@ -52,6 +52,7 @@ from marketplace.selectors import (
     audit_event_get_for_user,
     audit_event_list_for_user,
     lockout_retry_at,
+    staff_account_list,
 )
 from marketplace.services import user_language_set
 from marketplace.two_factor import (
@@ -63,6 +64,7 @@ from marketplace.two_factor import (
 )
 
 AUDIT_PAGE_SIZE = 50
+STAFF_PAGE_SIZE = 50
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -284,12 +286,22 @@ def two_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % {"user": user},
         )
-        return redirect("dashboard")
+        return redirect("staff_accounts")
     return render(
         request,
         "registration/two_factor_reset.html",
         {"subject": user, "enrolled": has_confirmed_device(user)},
     )
+
+
+@login_required
+@require_GET
+def staff_accounts(request: HttpRequest) -> HttpResponse:
+    """The accounts that sign in with a second factor, whether each has set up its
+    authenticator and how many backup codes are left, with the reset for a lost phone."""
+    accounts = staff_account_list(request.user)
+    page, query = paginate(request, accounts, STAFF_PAGE_SIZE)
+    return render(request, "marketplace/staff_accounts.html", {"page": page, "query": query})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
