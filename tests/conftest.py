@@ -33,7 +33,11 @@ def _on_postgresql() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests run wherever the database is PostgreSQL, and always in CI."""
+    """Tests marked ``long`` come first (the order is otherwise kept), so that with one
+    worker per core a test of minutes starts at once while the other workers share the
+    rest, instead of starting last and running alone. PostgreSQL-only tests run wherever
+    the database is PostgreSQL, and always in CI."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("long") else 1)
     if _on_postgresql():
         return
     marked = [item for item in items if "postgresql" in item.keywords]
