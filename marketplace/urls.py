@@ -74,6 +74,10 @@ urlpatterns = [
         ),
         name="api_docs",
     ),
+    path(
+        "admin/r/<int:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(views.admin_view_on_site),
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -13,9 +13,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.contenttypes import views as contenttype_views
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
@@ -409,3 +411,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def admin_view_on_site(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+    """The admin site's "view on site" redirect (``admin/r/<type>/<id>/``). Django's view
+    turns an id that is not of the model's key type (``1`` for a UUID key) into a server
+    error; it is a 404 like any other object that does not exist."""
+    try:
+        return contenttype_views.shortcut(request, content_type_id, object_id)
+    except ValidationError as exc:
+        raise Http404 from exc

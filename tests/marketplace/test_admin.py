@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
 
 from marketplace.models import AuditAction, AuditEvent, User
+from tenders.models import Bid
 from tests.conftest import PASSWORD
 
 
@@ -112,3 +114,10 @@ def test_the_admin_masks_id_numbers(admin_client, org_admin, organization):
     for html in (listing, detail):
         assert number not in html
         assert employment.person.id_number_masked in html
+
+
+def test_view_on_site_with_an_id_not_of_the_key_type_is_a_404(admin_client):
+    bid_type = ContentType.objects.get_for_model(Bid)  # a UUID key
+    response = admin_client.get(f"/admin/r/{bid_type.pk}/1/")
+    assert response.status_code == 404
+    assert Client().get(f"/admin/r/{bid_type.pk}/1/").status_code == 302  # to the admin login
