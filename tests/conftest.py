@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -32,12 +33,29 @@ def _on_postgresql() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
+# Test files that run for minutes. With one worker per core (``--dist loadfile``) they are
+# handed out first, so that each runs beside the rest of the suite; pytest-xdist would hand
+# out the files with the most tests first and leave a one-test file of minutes to run alone
+# at the end.
+LONG_FILES = ("tests/reliability/test_deadline_rush.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None  # pytest-xdist's own
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongFilesFirst(LoadFileScheduling):
+        def _assign_work_unit(self, node: Any) -> None:
+            for scope in [scope for scope in self.workqueue if scope in LONG_FILES]:
+                self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongFilesFirst(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` come first (the order is otherwise kept), so that with one
-    worker per core a test of minutes starts at once while the other workers share the
-    rest, instead of starting last and running alone. PostgreSQL-only tests run wherever
-    the database is PostgreSQL, and always in CI."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("long") else 1)
+    """PostgreSQL-only tests run wherever the database is PostgreSQL, and always in CI."""
     if _on_postgresql():
         return
     marked = [item for item in items if "postgresql" in item.keywords]

@@ -14,8 +14,8 @@ never lost, never accepted late.
 The rounds follow one another: a round asks for its 500 submissions within 6 seconds
 whatever the machine, and the next one starts once every submission of this one has its
 answer (a slower machine queues more of each round and refuses more as late, which is what
-the test checks, but never piles one round onto the next). The test is marked ``long``: it
-is scheduled first, so that it runs beside the rest of the suite rather than after it.
+the test checks, but never piles one round onto the next). It is one of the conftest's
+``LONG_FILES``: handed out first, so that it runs beside the rest of the suite.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from tenders.models import Bid, BidReceipt, BidStatus, Tender
 from tests.gunicorn_server import Server, database_url, gunicorn, inherited_environment
 from tests.reliability.support import bulk_bidders, bulk_drafts, latency_summary, session_keys
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.long]
+pytestmark = pytest.mark.postgresql
 
 ROUNDS = 20
 PER_ROUND = 500  # organizations, each submitting to every tender
