@@ -303,6 +303,10 @@ def staff_accounts(request: HttpRequest) -> HttpResponse:
     authenticator and how many backup codes are left, with the reset for a lost phone."""
     accounts = staff_account_list(request.user)
     page, query = paginate(request, accounts, STAFF_PAGE_SIZE)
+    # Whether each may be reset is the permission's to say (nobody resets their own).
+    page.object_list = list(page.object_list)
+    for account in page.object_list:
+        account.can_reset = can_reset_two_factor(request.user, account)
     return render(request, "marketplace/staff_accounts.html", {"page": page, "query": query})
 
 
